@@ -7,6 +7,7 @@
 """
 
 from cosmara._catalog import Catalog, ModelInfo, load_litellm_prices
+from cosmara._clock import Clock
 from cosmara._config import CosmaraConfig, ProviderSettings
 from cosmara._context import RequestContext
 from cosmara._cost import CostEstimate, cost_of_usage, estimate_cost
@@ -87,6 +88,7 @@ __all__ = [
     "ChatResponse",
     "Choice",
     "ChunkChoice",
+    "Clock",
     "CompletionTokensDetails",
     "ConfigurationError",
     "ContentFilteredError",

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from cosmara._attempts import AttemptLoop
 from cosmara._catalog import Catalog, ModelInfo, load_litellm_prices
+from cosmara._clock import Clock
 from cosmara._config import CosmaraConfig
 from cosmara._context import RequestContext
 from cosmara._cost import CostEstimate, cost_of_usage, estimate_cost
@@ -77,6 +78,8 @@ class Cosmara:
         plugins: plugin objects to register on this client, in addition to installed ones.
         load_entry_points: load plugins installed under the ``cosmara`` entry-point group.
         org, team, user, tags, metadata: default request context for every call.
+        clock: where breaker cooldowns, retry waits and time-of-day rules get the time;
+            ``cosmara.testing.FakeClock`` makes them testable without sleeping.
 
     Raises:
         ConfigurationError: the configuration is invalid.
@@ -96,7 +99,9 @@ class Cosmara:
         user: str | None = None,
         tags: Mapping[str, str] | Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock = clock or Clock()
         self.config = CosmaraConfig.load(config).merged(
             providers=providers, aliases=aliases, timeout=timeout
         )
@@ -104,7 +109,9 @@ class Cosmara:
         self.catalog = _build_catalog(self.config)
         self.providers = ProviderSet(self.config, self.plugins.provider_factories())
         self._router = Router(self.config, self.catalog, self.providers)
-        self._health = HealthMonitor(self.config.breaker, on_transition=self._breaker_moved)
+        self._health = HealthMonitor(
+            self.config.breaker, on_transition=self._breaker_moved, clock=clock.monotonic
+        )
         self._groups = GroupRouter(
             self.config.groups,
             aliases=list(self.config.aliases),
@@ -115,6 +122,7 @@ class Cosmara:
             health=self._health,
             strategies={**BUILTIN_STRATEGIES, **self.plugins.strategies()},
             count_tokens=self.count_tokens,
+            clock=clock.now,
         )
         self._transport = Transport(max_connections=self.config.max_connections)
         self._tokens = TokenCounter()
@@ -346,7 +354,7 @@ class Cosmara:
         loop = self._loop(call)
         for target in loop:
             if loop.delay:
-                time.sleep(loop.delay)
+                self._clock.sleep(loop.delay)
             try:
                 response = self._send(call, target)
             except ProviderError as error:
@@ -360,7 +368,7 @@ class Cosmara:
         loop = self._loop(call)
         for target in loop:
             if loop.delay:
-                await _sleep(loop.delay)
+                await self._clock.asleep(loop.delay)
             try:
                 response = await self._asend(call, target)
             except ProviderError as error:
@@ -396,7 +404,7 @@ class Cosmara:
         loop = self._loop(call)
         for target in loop:
             if loop.delay:
-                time.sleep(loop.delay)
+                self._clock.sleep(loop.delay)
             provider = target.provider
             try:
                 if isinstance(provider, LocalProvider):
@@ -439,7 +447,7 @@ class Cosmara:
         loop = self._loop(call)
         for target in loop:
             if loop.delay:
-                await _sleep(loop.delay)
+                await self._clock.asleep(loop.delay)
             provider = target.provider
             try:
                 if isinstance(provider, LocalProvider):
@@ -684,12 +692,6 @@ async def _within(
                 code="stream_stalled" if gate.opened else "first_token_timeout",
             ) from None
         yield chunk
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio  # kept off `import cosmara`: only async callers need it
-
-    await asyncio.sleep(seconds)
 
 
 def _call_timeouts(value: Any) -> Timeouts | None:

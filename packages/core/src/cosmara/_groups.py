@@ -4,7 +4,7 @@ strategy. ``auto``, ``fast``, ``cheap`` and ``best`` are built in; configuration
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cosmara._catalog import Catalog
 from cosmara._config import BUILTIN_GROUPS, GroupSettings
@@ -37,7 +37,7 @@ class GroupRouter:
         health: HealthMonitor,
         strategies: dict[str, Strategy],
         count_tokens: Callable[[ChatRequest], int],
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime],
     ) -> None:
         # A configured alias or group of the same name wins over a built-in group.
         builtin = {name: g for name, g in BUILTIN_GROUPS.items() if name not in aliases}

@@ -1,0 +1,32 @@
+"""The engine's sense of time: breaker cooldowns, retry waits and time-of-day rules.
+
+Everything time-dependent in the engine asks one ``Clock`` so that tests (and simulations)
+can swap in ``cosmara.testing.FakeClock`` and make hours of backoff and cooldown pass
+instantly. Latencies are still measured with ``perf_counter``: they describe real traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+__all__ = ["Clock"]
+
+
+class Clock:
+    """Real time: ``time.monotonic`` for intervals, UTC wall time for rules, real sleeps."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        """Wall-clock time in UTC (what time-of-day and weekday rules look at)."""
+        return datetime.now(timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        import asyncio  # kept off `import cosmara`: only async callers need it
+
+        await asyncio.sleep(seconds)
