@@ -7,14 +7,13 @@ fire are decided here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from time import perf_counter
 
 from cosmara._context import RequestContext
 from cosmara._errors import (
     BadRequestError,
     ContentFilteredError,
-    ContextWindowExceededError,
     ProviderError,
     ProviderUnavailableError,
 )
@@ -42,7 +41,7 @@ class AttemptLoop:
         plugins: Plugins,
         retry: RetryPolicy,
         health: HealthMonitor,
-        oversized: frozenset[str] = frozenset(),
+        unfit: Mapping[str, ProviderError] | None = None,
         on_content_filter: tuple[Target, ...] = (),
     ) -> None:
         self.plan = plan
@@ -56,7 +55,7 @@ class AttemptLoop:
         self._plugins = plugins
         self._retry = retry
         self._health = health
-        self._oversized = oversized  # targets whose context window the prompt already exceeds
+        self._unfit = unfit or {}  # targets not sent to at all, with the reason
         self._retries = 0
         self._tried = perf_counter()
         self._stop = False
@@ -79,8 +78,9 @@ class AttemptLoop:
             self._retries, self.delay = 0, 0.0
             while True:
                 self._tried = perf_counter()
-                if target.id in self._oversized:
-                    self._skip(target, _too_long(target))
+                reason = self._unfit.get(target.id)
+                if reason is not None:
+                    self._skip(target, reason)
                     break
                 if not self._health.allow(target.id):
                     self._skip(target, _circuit_open(target))
@@ -176,14 +176,4 @@ def _circuit_open(target: Target) -> ProviderError:
         provider=target.provider.name,
         model=target.model,
         code="CircuitOpen",
-    )
-
-
-def _too_long(target: Target) -> ProviderError:
-    window = target.info.context_window if target.info else None
-    return ContextWindowExceededError(
-        f"not sent: the prompt and max_tokens exceed the {window}-token context window",
-        provider=target.provider.name,
-        model=target.model,
-        code="ContextWindowExceeded",
     )

@@ -27,6 +27,8 @@ from cosmara._context import RequestContext
 from cosmara._cost import CostEstimate, cost_of_usage, estimate_cost
 from cosmara._embeddings import EmbeddingRequest, EmbeddingResponse
 from cosmara._errors import (
+    BadRequestError,
+    ContextWindowExceededError,
     ProviderError,
     RequestTimeoutError,
     RequestValidationError,
@@ -40,7 +42,7 @@ from cosmara._plugins import Plugins
 from cosmara._response import ChatResponse, Choice, Usage
 from cosmara._retry import RetryPolicy
 from cosmara._routing import Plan, ProviderSet, Router, Target
-from cosmara._strategies import BUILTIN_STRATEGIES
+from cosmara._strategies import BUILTIN_STRATEGIES, needed_capabilities
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, StreamAccumulator
 from cosmara._timeouts import Timeouts
 from cosmara._tokens import TokenCounter
@@ -62,7 +64,7 @@ class _Call:
     plan: Plan
     timeout: Timeouts | None  # given for this call; else per model, provider, client
     retry: RetryPolicy
-    oversized: frozenset[str]
+    unfit: dict[str, ProviderError]  # targets skipped without a request, with the reason
     fallback_message: str | None = None  # the answer of last resort when every target failed
 
 
@@ -308,22 +310,33 @@ class Cosmara:
             plan = self._router.plan(request.model, fallbacks)
         if announce:
             self.plugins.emit("cosmara_request_start", request=request, context=context)
-        oversized = (
-            self._oversized(request, plan) if isinstance(request, ChatRequest) else frozenset()
-        )
-        return _Call(request, context, plan, timeout, retry, oversized, fallback_message)
+        unfit = self._unfit(request, plan) if isinstance(request, ChatRequest) else {}
+        return _Call(request, context, plan, timeout, retry, unfit, fallback_message)
 
-    def _oversized(self, request: ChatRequest, plan: Plan) -> frozenset[str]:
-        """Targets whose context window the prompt plus max_tokens already exceeds."""
+    def _unfit(self, request: ChatRequest, plan: Plan) -> dict[str, ProviderError]:
+        """Targets not worth a request, with why: the prompt plus max_tokens already exceeds
+        their context window, or the catalog says an alternative cannot do what the request
+        needs (tools, images, a JSON schema). The first target is the one the caller (or the
+        routing strategy) chose, so a capability gap in the catalog never blocks it."""
+        unfit: dict[str, ProviderError] = {}
+        needs = needed_capabilities(request)
+        if needs:
+            for target in plan.targets[1:]:
+                if target.info is not None and not needs <= target.info.capabilities:
+                    unfit[target.id] = _incapable(target, needs - target.info.capabilities)
         windows = plan.windows
         if not windows:
-            return frozenset()
+            return unfit
         reserve = request.max_tokens or 0
         # Cheap bound first (at most one token per two characters): most prompts stop here.
         if _characters(request) // 2 + reserve <= min(windows.values()):
-            return frozenset()
+            return unfit
         needed = self.count_tokens(request) + reserve
-        return frozenset(target for target, window in windows.items() if needed > window)
+        for target in plan.targets:
+            window = windows.get(target.id)
+            if window is not None and needed > window:
+                unfit.setdefault(target.id, _too_long(target, window))
+        return unfit
 
     def _timeouts(self, call: _Call, target: Target) -> Timeouts:
         """The call's own, else the model's, else the provider's, else the client's."""
@@ -346,7 +359,7 @@ class Cosmara:
             self.plugins,
             call.retry,
             self._health,
-            call.oversized,
+            call.unfit,
             self._content_filter_targets(),
         )
 
@@ -633,6 +646,24 @@ async def _adecode(
             yield chunk
     for chunk in decoder.close():
         yield chunk
+
+
+def _incapable(target: Target, missing: frozenset[str]) -> ProviderError:
+    return BadRequestError(
+        f"not sent: the catalog lists no {', '.join(sorted(missing))} support for {target.id}",
+        provider=target.provider.name,
+        model=target.model,
+        code="UnsupportedCapability",
+    )
+
+
+def _too_long(target: Target, window: int) -> ProviderError:
+    return ContextWindowExceededError(
+        f"not sent: the prompt and max_tokens exceed the {window}-token context window",
+        provider=target.provider.name,
+        model=target.model,
+        code="ContextWindowExceeded",
+    )
 
 
 def _characters(request: ChatRequest) -> int:
