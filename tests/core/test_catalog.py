@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import cosmara
 from cosmara import Catalog, ConfigurationError, Cosmara, ModelInfo, load_litellm_prices
 
 # --- the builtin catalog -------------------------------------------------------------------
@@ -151,8 +152,14 @@ def test_override_with_bad_key_raises_configuration_error(catalog: Catalog, key:
 
 
 def test_override_with_invalid_price_fails(catalog: Catalog) -> None:
-    with pytest.raises(ValueError, match="input"):
+    with pytest.raises(cosmara.ConfigurationError, match="input"):
         catalog.override("openai/gpt-4o", {"input": -1})
+
+
+def test_override_with_a_misspelt_field_fails(catalog: Catalog) -> None:
+    # Silently ignoring "input_cost" would leave the model priced at the old rate.
+    with pytest.raises(cosmara.ConfigurationError, match=r"unknown field.*input_cost"):
+        catalog.override("openai/gpt-4o", {"input_cost": 1.0})
 
 
 def test_from_json_shipped_format() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cosmara._errors import ConfigurationError
 
@@ -99,10 +99,29 @@ class Catalog:
                 self._by_id[alias_id] = info
 
     def override(self, model_id: str, fields: Mapping[str, Any]) -> None:
-        """Change or add an entry from configuration (``[models."provider/model"]``)."""
+        """Change or add an entry from configuration (``[models."provider/model"]``).
+
+        Raises:
+            ConfigurationError: an unknown field (a typo would otherwise be ignored) or an
+                invalid value.
+        """
+        unknown = set(fields) - set(ModelInfo.model_fields) - {"provider", "model"}
+        if unknown:
+            known = ", ".join(sorted(set(ModelInfo.model_fields) - {"provider", "model"}))
+            raise ConfigurationError(
+                f"models.{model_id!r}: unknown field(s) {', '.join(sorted(unknown))}; "
+                f"known: {known}"
+            )
         current = self._by_id.get(model_id)
         base = current.model_dump() if current is not None else {}
-        self.add(_entry_to_info(model_id, {**base, **fields}))
+        try:
+            info = _entry_to_info(model_id, {**base, **fields})
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            )
+            raise ConfigurationError(f"models.{model_id!r}: {problems}") from None
+        self.add(info)
 
     def get(self, model_id: str) -> ModelInfo | None:
         """Entry for ``provider/model`` (or a dated alias of it), or None."""

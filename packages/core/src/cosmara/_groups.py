@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from types import MappingProxyType
 
 from cosmara._catalog import Catalog
 from cosmara._config import BUILTIN_GROUPS, GroupSettings
@@ -16,9 +17,12 @@ from cosmara._messages import ChatRequest
 from cosmara._meta import Route
 from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._rules import Rule
-from cosmara._strategies import Strategy, needed_capabilities
+from cosmara._strategies import Candidates, Strategy, needed_capabilities
 
 __all__ = ["GroupRouter"]
+
+_REMEMBERED = 256
+_NOTHING_RESTING: frozenset[str] = frozenset()
 
 
 class GroupRouter:
@@ -51,6 +55,12 @@ class GroupRouter:
         self._count_tokens = count_tokens
         self._clock = clock
         self._candidates: dict[str, tuple[Target, ...]] = {}
+        # Capable (and awake) candidates by group, needs and resting targets.
+        self._ranked: dict[tuple[str, frozenset[str], frozenset[str]], Candidates] = {}
+        # What strategies get as ``options``: the group's settings, read-only, made once.
+        self._options = {
+            name: MappingProxyType(group.model_dump()) for name, group in self._groups.items()
+        }
 
     def __contains__(self, name: object) -> bool:
         return name in self._groups
@@ -66,35 +76,73 @@ class GroupRouter:
             RequestValidationError: no candidate can serve what the request needs.
         """
         group = self._groups[name]
-        for number, rule in enumerate(group.rules, start=1):
-            if rule.when.matches(context, self._clock(), lambda: self._count_tokens(request)):
-                return self._by_rule(name, number, rule, fallbacks, request, context)
+        if group.rules:
+            size = _Memo(lambda: self._count_tokens(request))
+            now = self._clock()
+            for number, rule in enumerate(group.rules, start=1):
+                if rule.when.matches(context, now, size):
+                    return self._by_rule(name, number, rule, fallbacks, request, context)
         strategy = self._strategies.get(group.strategy)
         if strategy is None:
             known = ", ".join(sorted(self._strategies))
             raise ConfigurationError(
                 f"group {name!r} uses unknown strategy {group.strategy!r}; known: {known}"
             )
-        candidates = self.candidates(name)
         needs = needed_capabilities(request)
-        able = [t for t in candidates if t.info is not None and needs <= t.info.capabilities]
-        if not able:
-            raise RequestValidationError(
-                f"no model in group {name!r} supports what the request needs: {sorted(needs)}"
-            )
-        options = group.model_dump()
-        ordered = strategy(able, request, context, self._health, options)[: group.max_candidates]
+        every = self._capable(name, needs)
+        able = self._awake(name, needs, every)
+        total = len(self.candidates(name))
+        ordered = strategy(able, request, context, self._health, self._options[name])
+        ordered = ordered[: group.max_candidates]
         extra = self._router.plan(fallbacks[0], fallbacks[1:]).targets if fallbacks else ()
         targets = tuple(ordered) + tuple(t for t in extra if t not in ordered)
-        needing = f", needing {', '.join(sorted(needs))}" if needs else ""
-        reason = (
-            f"group {name!r}: {group.strategy} ranked {len(able)} capable of "
-            f"{len(candidates)} candidates{needing}; chose {ordered[0].id}"
-        )
-        route = Route(
+        reason = f"group {name!r}: {group.strategy} ranked {len(able)} of {total} candidates"
+        if needs:
+            reason += f" able to take {_listed(needs)}"
+        if len(able) < len(every):
+            reason += f", passing over {len(every) - len(able)} whose circuits are open"
+        reason += f"; chose {ordered[0].id}"
+        route = Route.model_construct(
             strategy=group.strategy, reason=reason, candidates=tuple(t.id for t in targets)
         )
         return Plan(route, targets)
+
+    def _capable(self, name: str, needs: frozenset[str]) -> Candidates:
+        """The group's candidates that can serve a request needing ``needs`` (remembered:
+        a group has few distinct needs)."""
+        key = (name, needs, _NOTHING_RESTING)
+        able = self._ranked.get(key)
+        if able is None:
+            able = Candidates(
+                t
+                for t in self.candidates(name)
+                if t.info is not None and needs <= t.info.capabilities
+            )
+            if not able:
+                raise RequestValidationError(
+                    f"no model in group {name!r} supports what the request needs: {_listed(needs)}"
+                )
+            self._remember(key, able)
+        return able
+
+    def _awake(self, name: str, needs: frozenset[str], able: Candidates) -> Candidates:
+        """``able`` without the targets whose circuits are open and cooling down: those would
+        only be skipped. All of them if every one is resting (the attempt loop then reports
+        each open circuit)."""
+        resting = self._health.resting()
+        if not resting:
+            return able
+        key = (name, needs, resting)
+        awake = self._ranked.get(key)
+        if awake is None:
+            awake = Candidates(t for t in able if t.id not in resting) or able
+            self._remember(key, awake)
+        return awake
+
+    def _remember(self, key: tuple[str, frozenset[str], frozenset[str]], value: Candidates) -> None:
+        if len(self._ranked) >= _REMEMBERED:  # breakers come and go: keep the memo bounded
+            self._ranked.clear()
+        self._ranked[key] = value
 
     def _by_rule(
         self,
@@ -125,7 +173,9 @@ class GroupRouter:
                     f"${rule.max_cost_usd} for this request"
                 )
         reason = f"group {name!r} rule {number} matched: use {rule.use!r}; {inner.route.reason}"
-        route = Route(strategy="rules", reason=reason, candidates=tuple(t.id for t in targets))
+        route = Route.model_construct(
+            strategy="rules", reason=reason, candidates=tuple(t.id for t in targets)
+        )
         return Plan(route, targets)
 
     def candidates(self, name: str) -> tuple[Target, ...]:
@@ -164,3 +214,22 @@ class GroupRouter:
             provider, "requires_api_key", False
         )
         return bool(hosted) and provider.has_credentials
+
+
+class _Memo:
+    """A value computed on first call and remembered (the prompt size several rules ask)."""
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute: Callable[[], int]) -> None:
+        self._compute = compute
+        self._value: int | None = None
+
+    def __call__(self) -> int:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+
+def _listed(needs: frozenset[str]) -> str:
+    return ", ".join(sorted(needs))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,6 +104,7 @@ class HealthMonitor:
     ) -> None:
         self.policy = policy
         self._targets: dict[str, _Target] = {}
+        self._open_until: dict[str, float] = {}  # open breakers' cooldown ends, by target
         self._lock = threading.Lock()
         self._clock = clock
         self._on_transition = on_transition
@@ -122,6 +123,7 @@ class HealthMonitor:
                     return False
                 changed = self._move(state, "half_open")
                 state.successes = state.probes = 0
+                self._open_until.pop(target, None)
             allowed = state.probes < self.policy.half_open_probes
             if allowed:
                 state.probes += 1
@@ -145,6 +147,10 @@ class HealthMonitor:
                 if ok
                 else self._record_failure(state, error, now)
             )
+            if state.state == "open":
+                self._open_until[target] = state.opened_at + policy.cooldown_seconds
+            else:
+                self._open_until.pop(target, None)
         if changed:
             self._announce(target, *changed)
 
@@ -168,8 +174,26 @@ class HealthMonitor:
             }
 
     def latency_ms(self, target: str) -> float | None:
+        """EWMA latency of ``target``'s successful calls, None before the first one."""
         state = self._targets.get(target)
         return None if state is None else state.latency_ms
+
+    def latencies(self, targets: Sequence[str]) -> list[float | None]:
+        """``latency_ms`` of each target, in one call (strategies rank whole groups)."""
+        known = self._targets
+        return [state.latency_ms if (state := known.get(t)) else None for t in targets]
+
+    def resting(self) -> frozenset[str]:
+        """Targets whose breaker is open and still cooling down: routing passes them over.
+
+        A target whose cooldown has ended is not resting even before its breaker moves to
+        half-open (that happens when a request is next offered to it), so it gets its probes.
+        """
+        if not self._open_until:
+            return frozenset()
+        now = self._clock()
+        with self._lock:
+            return frozenset(t for t, until in self._open_until.items() if until > now)
 
     # --- transitions (called with the lock held; announced after it is released) -----------
     def _record_ok(

@@ -9,7 +9,7 @@ strategies and virtual groups (``auto``, ``cheap``, ...) plug in here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cosmara._catalog import Catalog, ModelInfo
@@ -31,10 +31,10 @@ class Target:
     provider: Provider
     model: str
     info: ModelInfo | None
+    id: str = field(init=False)  # "provider/model": read on every routing decision
 
-    @property
-    def id(self) -> str:
-        return f"{self.provider.name}/{self.model}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.provider.name}/{self.model}")
 
 
 @dataclass(frozen=True)

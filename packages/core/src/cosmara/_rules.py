@@ -40,15 +40,20 @@ class RuleCondition(BaseModel):
     def matches(
         self, context: RequestContext, now: datetime, prompt_tokens: Callable[[], int]
     ) -> bool:
-        for wanted, actual in ((self.org, context.org), (self.team, context.team)):
-            if wanted is not None and actual not in wanted:
-                return False
+        # Checked on every request to a group with rules: plain ifs, cheapest first.
+        if self.org is not None and context.org not in self.org:
+            return False
+        if self.team is not None and context.team not in self.team:
+            return False
         if self.user is not None and context.user not in self.user:
             return False
-        for key, value in self.tags.items():
-            if key not in context.tags or (value and context.tags[key] != value):
-                return False
-        if any(context.metadata.get(key) != value for key, value in self.metadata.items()):
+        if self.tags:
+            for key, value in self.tags.items():
+                if key not in context.tags or (value and context.tags[key] != value):
+                    return False
+        if self.metadata and any(
+            context.metadata.get(key) != value for key, value in self.metadata.items()
+        ):
             return False
         if self.days is not None and _WEEKDAYS[now.weekday()] not in self.days:
             return False

@@ -10,7 +10,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Sequence
 
-from cosmara._messages import ImagePart, Message, TextPart, Tool
+from cosmara._messages import AssistantMessage, ImagePart, Message, TextPart, Tool
 
 __all__ = ["TokenCounter"]
 
@@ -48,7 +48,9 @@ class TokenCounter:
                         total += self.count_text(part.text)
                     elif isinstance(part, ImagePart):
                         total += _IMAGE_TOKENS.get(part.image_url.detail, 765)
-            for call in getattr(message, "tool_calls", None) or ():
+            # Not getattr(): a miss on a pydantic model is a raised and caught AttributeError.
+            calls = message.tool_calls if isinstance(message, AssistantMessage) else None
+            for call in calls or ():
                 total += self.count_text(call.function.name) + self.count_text(
                     call.function.arguments
                 )
