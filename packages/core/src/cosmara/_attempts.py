@@ -12,6 +12,7 @@ from time import perf_counter
 
 from cosmara._context import RequestContext
 from cosmara._errors import (
+    POOL_EXHAUSTED,
     BadRequestError,
     ContentFilteredError,
     ProviderError,
@@ -130,10 +131,12 @@ class AttemptLoop:
         error.model = error.model or target.model
         latency = self._elapsed()
         # Only failures that say something about the target count against its health: a
-        # request the provider rejected shows the provider answering.
-        self._health.record(
-            target.id, ok=not error.retryable, latency_ms=latency, error=type(error).__name__
-        )
+        # request the provider rejected shows the provider answering, and a request that
+        # found our own connection limit full never reached it.
+        if error.code != POOL_EXHAUSTED:
+            self._health.record(
+                target.id, ok=not error.retryable, latency_ms=latency, error=type(error).__name__
+            )
         self.attempts.append(
             Attempt(
                 provider=target.provider.name,

@@ -52,7 +52,12 @@ class ProviderSettings(BaseModel):
     base_url: str | None = None
     timeout: Timeouts | None = None
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
-    max_connections: int | None = Field(default=None, ge=1)
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="most requests in flight to this provider at once (its own pool; default: "
+        "the client's max_connections); more wait up to the pool timeout, then fail over",
+    )
 
     @field_validator("timeout", mode="before")
     @classmethod

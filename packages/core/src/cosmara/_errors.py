@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cosmara._meta import Attempt
 
 __all__ = [
+    "POOL_EXHAUSTED",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
@@ -167,8 +168,13 @@ class RateLimitError(ProviderError):
     default_retryable = True
 
 
+# The code of a request never sent because the provider's connections were all busy.
+POOL_EXHAUSTED = "pool_exhausted"
+
+
 class ProviderUnavailableError(ProviderError):
-    """The provider failed or is overloaded (5xx, 529)."""
+    """The provider failed or is overloaded (5xx, 529), or, with code ``pool_exhausted``,
+    every connection this client may open to it stayed busy."""
 
     default_retryable = True
 

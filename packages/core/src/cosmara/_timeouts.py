@@ -1,9 +1,11 @@
 """How long to wait: to connect, for an answer, for a stream's first token, between chunks.
 
 A timeout is given as seconds, a preset name (``quick`` 5 s, ``standard`` 10 s, ``extended``
-30 s), or the four parts; per call, per model (``model_timeouts``), per provider, or for the
-client. Async streams enforce the first-token and between-chunk limits exactly; sync streams
-enforce the larger of the two on every read (a blocking read cannot be re-armed mid-stream).
+30 s), or the parts (plus ``pool``: how long a request queues for one of the provider's
+``max_connections`` before it fails over); per call, per model (``model_timeouts``), per
+provider, or for the client. Async streams enforce the first-token and between-chunk limits
+exactly; sync streams enforce the larger of the two on every read (a blocking read cannot be
+re-armed mid-stream).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ class Timeouts(BaseModel):
     first_token: float | None = Field(default=None, gt=0, description="streams; default: request")
     between_chunks: float | None = Field(
         default=None, gt=0, description="streams; default: request"
+    )
+    pool: float | None = Field(
+        default=None,
+        gt=0,
+        description="waiting for a free connection once the provider's max_connections are "
+        "all busy; default: connect",
     )
 
     @classmethod
@@ -55,7 +63,7 @@ class Timeouts(BaseModel):
         import httpx
 
         read = max(self.first, self.gap) if stream else self.request
-        return httpx.Timeout(read, connect=self.connect)
+        return httpx.Timeout(read, connect=self.connect, pool=self.pool or self.connect)
 
 
 PRESETS = {

@@ -7,14 +7,17 @@ One sync client per provider, and one async client per provider per event loop (
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cosmara._errors import (
+    POOL_EXHAUSTED,
     InvalidResponseError,
     ProviderConnectionError,
     ProviderError,
+    ProviderUnavailableError,
     RequestTimeoutError,
 )
 from cosmara._timeouts import Timeouts
@@ -34,6 +37,7 @@ class Transport:
     def __init__(self, *, max_connections: int) -> None:
         self.max_connections = max_connections
         self._clients: dict[str, httpx.Client] = {}
+        self._creating = threading.Lock()
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPools] = (
             weakref.WeakKeyDictionary()
         )
@@ -109,11 +113,14 @@ class Transport:
     def _new_client(self, provider: HttpProvider) -> httpx.Client:
         import httpx
 
-        client = httpx.Client(
-            limits=self._limits(provider),
-            follow_redirects=False,
-        )
-        self._clients[provider.name] = client
+        # Threads racing on a provider's first request must share one pool: a second one
+        # would double its connection limit and never be closed.
+        with self._creating:
+            client = self._clients.get(provider.name)
+            if client is None:
+                client = self._clients[provider.name] = httpx.Client(
+                    limits=self._limits(provider), follow_redirects=False
+                )
         return client
 
     async def _async_client(self, provider: HttpProvider) -> httpx.AsyncClient:
@@ -230,6 +237,14 @@ def _convert(error: Exception, provider: HttpProvider) -> Exception:
     if isinstance(error, ProviderError):
         return error
     kwargs: dict[str, Any] = {"provider": provider.name}
+    if isinstance(error, httpx.PoolTimeout):
+        # Our own limit, not the provider failing: the attempt loop moves on without
+        # counting it against the provider's health.
+        return ProviderUnavailableError(
+            f"every connection to {provider.name} stayed busy (its max_connections): not sent",
+            code=POOL_EXHAUSTED,
+            **kwargs,
+        )
     if isinstance(error, httpx.TimeoutException):
         return RequestTimeoutError(
             f"{type(error).__name__}: the provider did not answer in time", **kwargs
