@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from cosmara._meta import Attempt
 
 __all__ = [
-    "POOL_EXHAUSTED",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
