@@ -144,6 +144,11 @@ class CosmaraConfig(BaseModel):
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     max_connections: int = Field(default=100, ge=1)
     default_model: str | None = None
+    fallbacks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Name as callers write it (model, alias or group) -> models tried after "
+        "it, in order, and after a call's own fallbacks; e.g. a smaller model to downgrade to",
+    )
     content_filter_fallbacks: list[str] = Field(
         default_factory=list,
         description="Models tried next when a provider's content policy refuses a request",

@@ -219,6 +219,7 @@ class Cosmara:
         Raises:
             UnknownModelError, MissingCredentialsError: as ``chat`` would.
         """
+        fallbacks = [*fallbacks, *self.config.fallbacks.get(model, ())]
         if model in self._groups:
             extra = self._router.plan(fallbacks[0], fallbacks[1:]).targets if fallbacks else ()
             targets = (*self._groups.candidates(model), *extra)
@@ -304,6 +305,9 @@ class Cosmara:
             request = _validate(request_type, {**request.model_dump(), **kwargs})
         if isinstance(fallbacks, str):
             fallbacks = [fallbacks]
+        configured = self.config.fallbacks.get(request.model)
+        if configured:
+            fallbacks = [*fallbacks, *configured]
         if request.model in self._groups and isinstance(request, ChatRequest):
             plan = self._groups.plan(request.model, tuple(fallbacks), request, context)
         else:
