@@ -286,7 +286,7 @@ class Cosmara:
         *,
         announce: bool = True,
     ) -> _Call:
-        fallbacks = kwargs.pop("fallbacks", None) or ()
+        given = kwargs.pop("fallbacks", None) or ()
         timeout = _call_timeouts(kwargs.pop("timeout", None))
         fallback_message = kwargs.pop("fallback_message", self.config.fallback_message)
         retry = _retry_policy(self.config.retry, kwargs.pop("max_retries", None))
@@ -303,13 +303,10 @@ class Cosmara:
             request = _validate(request_type, kwargs)
         elif kwargs:
             request = _validate(request_type, {**request.model_dump(), **kwargs})
-        if isinstance(fallbacks, str):
-            fallbacks = [fallbacks]
-        configured = self.config.fallbacks.get(request.model)
-        if configured:
-            fallbacks = [*fallbacks, *configured]
+        fallbacks: tuple[str, ...] = (given,) if isinstance(given, str) else tuple(given)
+        fallbacks += tuple(self.config.fallbacks.get(request.model, ()))
         if request.model in self._groups and isinstance(request, ChatRequest):
-            plan = self._groups.plan(request.model, tuple(fallbacks), request, context)
+            plan = self._groups.plan(request.model, fallbacks, request, context)
         else:
             plan = self._router.plan(request.model, fallbacks)
         if announce:
