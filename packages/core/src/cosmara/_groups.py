@@ -116,7 +116,8 @@ class GroupRouter:
             able = Candidates(
                 t
                 for t in self.candidates(name)
-                if t.info is not None and needs <= t.info.capabilities
+                # The catalog may not know a fine-tune or a local model: try it as capable.
+                if t.info is None or needs <= t.info.capabilities
             )
             if not able:
                 raise RequestValidationError(
