@@ -6,7 +6,7 @@ import pytest
 
 import cosmara
 from cosmara import Cosmara
-from cosmara.testing import Emulator
+from cosmara.testing import Emulator, Fault
 
 LONG = [{"role": "user", "content": "word " * 400}]  # ~500 tokens by the heuristic
 
@@ -50,3 +50,38 @@ def test_no_window_large_enough_fails_before_sending(emulator: Emulator) -> None
         list(client.stream(model="openai/gpt-4o-mini", messages=LONG))
     assert emulator.request_count == 0
     assert "300-token context window" in str(caught.value)
+
+
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+async def test_a_refusal_skips_targets_whose_window_is_no_larger(
+    emulator: Emulator, aio: bool
+) -> None:
+    # Our estimate fits gpt-4o-mini, but the provider counts otherwise: a model with a smaller
+    # window would refuse too, so the next one tried is the larger one.
+    emulator.add_fault(
+        Fault(status=400, match_model="gpt-4o-mini", error_code="context_length_exceeded")
+    )
+    config = {
+        "providers": {
+            "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
+            "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
+        },
+        "models": {
+            "openai/gpt-4o-mini": {"context_window": 128_000},
+            "groq/llama-3.1-8b-instant": {"context_window": 8_000},
+            "openai/gpt-4.1": {"context_window": 1_000_000},
+        },
+    }
+    call = {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "fallbacks": ["groq/llama-3.1-8b-instant", "openai/gpt-4.1"],
+    }
+    with Cosmara(config, load_entry_points=False) as client:
+        response = await client.achat(**call) if aio else client.chat(**call)
+    assert [(a.model, a.error) for a in response.cosmara.attempts] == [  # type: ignore[union-attr]
+        ("gpt-4o-mini", "ContextWindowExceededError"),
+        ("llama-3.1-8b-instant", "ContextWindowExceeded"),
+        ("gpt-4.1", None),
+    ]
+    assert [r.json["model"] for r in emulator.requests] == ["gpt-4o-mini", "gpt-4.1"]

@@ -72,3 +72,44 @@ def test_held_back_chunks_reach_the_caller_in_order(client: Cosmara) -> None:
         accumulator.add(chunk)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert accumulator.response().choices[0].message.content == "Echo: Hello there"
+
+
+async def test_an_interrupted_stream_still_accounts_for_what_was_streamed(
+    client: Cosmara, emulator: Emulator
+) -> None:
+    emulator.add_fault(Fault(cut_after_chunks=3, match_model="gpt-4o-mini"))
+    errors: list[cosmara.ProviderError] = []
+
+    class Ledger:
+        @cosmara.hookimpl
+        def cosmara_error(self, error: cosmara.ProviderError) -> None:
+            errors.append(error)
+
+    client.plugins.register(Ledger())
+    with pytest.raises(cosmara.ProviderConnectionError) as caught:
+        async for _ in client.astream(model="openai/gpt-4o-mini", messages=HI):
+            pass
+    error = caught.value
+    assert errors == [error]  # one record for the request, with what it cost
+    assert error.partial_text
+    assert error.usage is not None
+    assert error.usage.prompt_tokens == client.count_tokens(
+        cosmara.ChatRequest(model="openai/gpt-4o-mini", messages=HI)
+    )
+    assert error.usage.completion_tokens == client.count_text(error.partial_text)
+    assert error.cost_usd is not None
+    assert error.cost_usd > 0
+
+
+def test_streams_report_time_to_first_token(client: Cosmara, emulator: Emulator) -> None:
+    emulator.add_fault(Fault(delay=0.05, match_model="gpt-4o-mini"))
+    chunks = list(client.stream(model="openai/gpt-4o-mini", messages=HI))
+    meta = chunks[-1].cosmara
+    assert meta is not None
+    (attempt,) = meta.attempts
+    assert attempt.first_token_ms is not None
+    assert 50 <= attempt.first_token_ms <= attempt.latency_ms
+    health = client.health()["openai/gpt-4o-mini"]
+    assert health.first_token_ms == attempt.first_token_ms  # the first sample seeds the EWMA
+    client.chat(model="openai/gpt-4o-mini", messages=HI)
+    assert client.health()["openai/gpt-4o-mini"].first_token_ms == attempt.first_token_ms

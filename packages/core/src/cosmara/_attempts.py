@@ -15,6 +15,7 @@ from cosmara._errors import (
     POOL_EXHAUSTED,
     BadRequestError,
     ContentFilteredError,
+    ContextWindowExceededError,
     ProviderError,
     ProviderUnavailableError,
 )
@@ -60,7 +61,10 @@ class AttemptLoop:
         self._retries = 0
         self._tried = perf_counter()
         self._stop = False
-        self._last_error: ProviderError | None = None
+        self._last_error: ProviderError | None = None  # from a failure or a skip
+        self._sent_error: ProviderError | None = None  # from a request that was sent
+        self._in_flight: Target | None = None  # yielded, no outcome reported yet
+        self._refused_window = 0  # the largest context window a provider said was too small
 
     def __iter__(self) -> Iterator[Target]:
         targets = list(self.plan.targets)
@@ -79,13 +83,14 @@ class AttemptLoop:
             self._retries, self.delay = 0, 0.0
             while True:
                 self._tried = perf_counter()
-                reason = self._unfit.get(target.id)
+                reason = self._unfit.get(target.id) or self._too_small(target)
                 if reason is not None:
                     self._skip(target, reason)
                     break
                 if not self._health.allow(target.id):
                     self._skip(target, _circuit_open(target))
                     break
+                self._in_flight = target
                 yield target
                 if isinstance(self._last_error, ContentFilteredError) and self._on_content_filter:
                     targets.extend(t for t in self._on_content_filter if t not in targets)
@@ -106,6 +111,20 @@ class AttemptLoop:
         )
         self._last_error = error
 
+    def _too_small(self, target: Target) -> ProviderError | None:
+        """After a provider said the prompt exceeds its context window, a target whose
+        window is no larger would say the same: skip it."""
+        window = target.info.context_window if target.info else None
+        if not self._refused_window or window is None or window > self._refused_window:
+            return None
+        return ContextWindowExceededError(
+            f"not sent: a {self._refused_window}-token context window already refused this "
+            f"prompt, and this one has {window}",
+            provider=target.provider.name,
+            model=target.model,
+            code="ContextWindowExceeded",
+        )
+
     def _retrying(self, target: Target) -> bool:
         """After a failure on ``target``: retry it (setting ``delay``) or move on."""
         error = self._last_error
@@ -118,15 +137,40 @@ class AttemptLoop:
         self.delay = self._retry.delay(self._retries, error)
         return True
 
-    def succeeded(self, target: Target) -> None:
+    def __enter__(self) -> AttemptLoop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The driver is done. An attempt left without an outcome (the caller was cancelled,
+        or stopped reading a stream) gives back its half-open probe slot: otherwise the
+        target would wait forever for a probe result that is never coming."""
+        if self._in_flight is not None:
+            self._health.release(self._in_flight.id)
+            self._in_flight = None
+
+    def succeeded(self, target: Target, first_token_at: float | None = None) -> None:
+        """Record a success; ``first_token_at`` (a ``perf_counter`` time) for streams."""
+        self._in_flight = None
         latency = self._elapsed()
-        self._health.record(target.id, ok=True, latency_ms=latency)
+        first_token = (
+            None if first_token_at is None else round((first_token_at - self._tried) * 1000, 3)
+        )
+        self._health.record(target.id, ok=True, latency_ms=latency, first_token_ms=first_token)
         self.attempts.append(
-            Attempt(provider=target.provider.name, model=target.model, latency_ms=latency)
+            Attempt(
+                provider=target.provider.name,
+                model=target.model,
+                latency_ms=latency,
+                first_token_ms=first_token,
+            )
         )
 
     def failed(self, target: Target, error: ProviderError) -> None:
         """Record a failure; a request the next provider would reject just as well stops here."""
+        self._in_flight = None
         error.provider = error.provider or target.provider.name
         error.model = error.model or target.model
         latency = self._elapsed()
@@ -147,13 +191,16 @@ class AttemptLoop:
                 message=error.message,
             )
         )
-        self._last_error = error
+        self._last_error = self._sent_error = error
+        if isinstance(error, ContextWindowExceededError) and target.info:
+            self._refused_window = max(self._refused_window, target.info.context_window or 0)
         if type(error) is BadRequestError:
             self._stop = True
 
     def final_error(self) -> ProviderError:
-        """The error to raise once no target is left, carrying every attempt."""
-        error = self._last_error
+        """The error to raise once no target is left, carrying every attempt: the last
+        failure of a request that was sent, else the reason the last target was skipped."""
+        error = self._sent_error or self._last_error
         if error is None:  # pragma: no cover - a plan always has at least one target
             raise RuntimeError("attempt loop ended without an attempt")
         return self.fail(error)

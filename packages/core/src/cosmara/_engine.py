@@ -365,32 +365,32 @@ class Cosmara:
         )
 
     def _run(self, call: _Call) -> Any:
-        loop = self._loop(call)
-        for target in loop:
-            if loop.delay:
-                self._clock.sleep(loop.delay)
-            try:
-                response = self._send(call, target)
-            except ProviderError as error:
-                loop.failed(target, error)
-                continue
-            loop.succeeded(target)
-            return self._settle(call, loop, target, response)
-        return self._last_resort(call, loop, loop.final_error())
+        with self._loop(call) as loop:
+            for target in loop:
+                if loop.delay:
+                    self._clock.sleep(loop.delay)
+                try:
+                    response = self._send(call, target)
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    continue
+                loop.succeeded(target)
+                return self._settle(call, loop, target, response)
+            return self._last_resort(call, loop, loop.final_error())
 
     async def _arun(self, call: _Call) -> Any:
-        loop = self._loop(call)
-        for target in loop:
-            if loop.delay:
-                await self._clock.asleep(loop.delay)
-            try:
-                response = await self._asend(call, target)
-            except ProviderError as error:
-                loop.failed(target, error)
-                continue
-            loop.succeeded(target)
-            return self._settle(call, loop, target, response)
-        return self._last_resort(call, loop, loop.final_error())
+        with self._loop(call) as loop:
+            for target in loop:
+                if loop.delay:
+                    await self._clock.asleep(loop.delay)
+                try:
+                    response = await self._asend(call, target)
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    continue
+                loop.succeeded(target)
+                return self._settle(call, loop, target, response)
+            return self._last_resort(call, loop, loop.final_error())
 
     def _send(self, call: _Call, target: Target) -> Any:
         provider, request, model = target.provider, call.request, target.model
@@ -415,91 +415,112 @@ class Cosmara:
         return _parse(provider, response, request, model)
 
     def _stream(self, call: _Call) -> Iterator[ChatChunk]:
-        loop = self._loop(call)
-        for target in loop:
-            if loop.delay:
-                self._clock.sleep(loop.delay)
-            provider = target.provider
-            try:
-                if isinstance(provider, LocalProvider):
-                    chunks: Iterator[ChatChunk] = iter(provider.stream(call.request, target.model))
-                    close = getattr(chunks, "close", lambda: None)
-                else:
-                    assert isinstance(provider, HttpProvider)
-                    http = provider.chat_request(call.request, target.model, stream=True)
-                    opened = self._transport.open_stream(
-                        provider, http, self._timeouts(call, target)
-                    )
-                    if opened.status >= 400:
-                        raise provider.parse_error(opened.read(), target.model)
-                    chunks, close = (
-                        _decode(provider, target.model, opened.iter_bytes()),
-                        opened.close,
-                    )
-            except ProviderError as error:
-                loop.failed(target, error)
-                continue
-            gate = _FirstTokenGate()
-            try:
-                for chunk in chunks:
-                    yield from gate.admit(chunk)
-            except ProviderError as error:
-                loop.failed(target, error)
-                if not gate.opened:
-                    continue  # nothing reached the caller yet: the next try takes over unseen
-                raise loop.fail(gate.interrupted(error)) from None
-            finally:
-                close()
-            yield from gate.release()
-            loop.succeeded(target)
-            yield self._final_chunk(call, loop, target, gate.accumulator)
-            return
-        answer = self._last_resort(call, loop, loop.final_error())
-        yield from _as_chunks(answer)
+        with self._loop(call) as loop:
+            for target in loop:
+                if loop.delay:
+                    self._clock.sleep(loop.delay)
+                provider = target.provider
+                try:
+                    if isinstance(provider, LocalProvider):
+                        chunks: Iterator[ChatChunk] = iter(
+                            provider.stream(call.request, target.model)
+                        )
+                        close = getattr(chunks, "close", lambda: None)
+                    else:
+                        assert isinstance(provider, HttpProvider)
+                        http = provider.chat_request(call.request, target.model, stream=True)
+                        opened = self._transport.open_stream(
+                            provider, http, self._timeouts(call, target)
+                        )
+                        if opened.status >= 400:
+                            raise provider.parse_error(opened.read(), target.model)
+                        chunks, close = (
+                            _decode(provider, target.model, opened.iter_bytes()),
+                            opened.close,
+                        )
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    continue
+                gate = _FirstTokenGate()
+                try:
+                    for chunk in chunks:
+                        yield from gate.admit(chunk)
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    if not gate.opened:
+                        continue  # nothing reached the caller yet: the next try takes over unseen
+                    raise loop.fail(self._interrupted(call, target, gate, error)) from None
+                finally:
+                    close()
+                yield from gate.release()
+                loop.succeeded(target, first_token_at=gate.opened_at)
+                yield self._final_chunk(call, loop, target, gate.accumulator)
+                return
+            answer = self._last_resort(call, loop, loop.final_error())
+            yield from _as_chunks(answer)
 
     async def _astream(self, call: _Call) -> AsyncIterator[ChatChunk]:
-        loop = self._loop(call)
-        for target in loop:
-            if loop.delay:
-                await self._clock.asleep(loop.delay)
-            provider = target.provider
-            try:
-                if isinstance(provider, LocalProvider):
-                    chunks: AsyncIterator[ChatChunk] = provider.astream(call.request, target.model)
-                    close: Any = getattr(chunks, "aclose", None)
-                else:
-                    assert isinstance(provider, HttpProvider)
-                    http = provider.chat_request(call.request, target.model, stream=True)
-                    timeouts = self._timeouts(call, target)
-                    opened = await self._transport.aopen_stream(provider, http, timeouts)
-                    if opened.status >= 400:
-                        raise provider.parse_error(await opened.read(), target.model)
-                    chunks = _adecode(provider, target.model, opened.iter_bytes())
-                    close = opened.close
-            except ProviderError as error:
-                loop.failed(target, error)
-                continue
-            gate = _FirstTokenGate()
-            try:
-                async for chunk in _within(chunks, gate, self._timeouts(call, target), target):
-                    for admitted in gate.admit(chunk):
-                        yield admitted
-            except ProviderError as error:
-                loop.failed(target, error)
-                if not gate.opened:
-                    continue  # nothing reached the caller yet: the next try takes over unseen
-                raise loop.fail(gate.interrupted(error)) from None
-            finally:
-                if close is not None:
-                    await close()
-            for held in gate.release():
-                yield held
-            loop.succeeded(target)
-            yield self._final_chunk(call, loop, target, gate.accumulator)
-            return
-        answer = self._last_resort(call, loop, loop.final_error())
-        for chunk in _as_chunks(answer):
-            yield chunk
+        with self._loop(call) as loop:
+            for target in loop:
+                if loop.delay:
+                    await self._clock.asleep(loop.delay)
+                provider = target.provider
+                try:
+                    if isinstance(provider, LocalProvider):
+                        chunks: AsyncIterator[ChatChunk] = provider.astream(
+                            call.request, target.model
+                        )
+                        close: Any = getattr(chunks, "aclose", None)
+                    else:
+                        assert isinstance(provider, HttpProvider)
+                        http = provider.chat_request(call.request, target.model, stream=True)
+                        timeouts = self._timeouts(call, target)
+                        opened = await self._transport.aopen_stream(provider, http, timeouts)
+                        if opened.status >= 400:
+                            raise provider.parse_error(await opened.read(), target.model)
+                        chunks = _adecode(provider, target.model, opened.iter_bytes())
+                        close = opened.close
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    continue
+                gate = _FirstTokenGate()
+                try:
+                    async for chunk in _within(chunks, gate, self._timeouts(call, target), target):
+                        for admitted in gate.admit(chunk):
+                            yield admitted
+                except ProviderError as error:
+                    loop.failed(target, error)
+                    if not gate.opened:
+                        continue  # nothing reached the caller yet: the next try takes over unseen
+                    raise loop.fail(self._interrupted(call, target, gate, error)) from None
+                finally:
+                    if close is not None:
+                        await close()
+                for held in gate.release():
+                    yield held
+                loop.succeeded(target, first_token_at=gate.opened_at)
+                yield self._final_chunk(call, loop, target, gate.accumulator)
+                return
+            answer = self._last_resort(call, loop, loop.final_error())
+            for chunk in _as_chunks(answer):
+                yield chunk
+
+    def _interrupted(
+        self, call: _Call, target: Target, gate: _FirstTokenGate, error: ProviderError
+    ) -> ProviderError:
+        """A stream that failed after content reached the caller: the error carries the text
+        they have and what it cost (the provider's usage if it sent one, else an estimate)."""
+        error.partial_text = gate.accumulator.text
+        usage = gate.accumulator.usage
+        if usage is None:
+            prompt = self.count_tokens(call.request)
+            completion = self.count_text(error.partial_text)
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
+        error.usage = usage
+        error.cost_usd = cost_of_usage(target.info, usage) if target.info else None
+        return error
 
     def _last_resort(self, call: _Call, loop: AttemptLoop, error: ProviderError) -> Any:
         """The configured default answer once every target failed, or the error itself."""
@@ -605,6 +626,7 @@ class _FirstTokenGate:
     def __init__(self) -> None:
         self.accumulator = StreamAccumulator()
         self.opened = False
+        self.opened_at: float | None = None  # perf_counter() when the first content arrived
         self._held: list[ChatChunk] = []
 
     def admit(self, chunk: ChatChunk) -> list[ChatChunk]:
@@ -620,15 +642,12 @@ class _FirstTokenGate:
         if not self.accumulator.has_content:
             return []
         self.opened = True
+        self.opened_at = time.perf_counter()
         return self.release()
 
     def release(self) -> list[ChatChunk]:
         held, self._held = self._held, []
         return held
-
-    def interrupted(self, error: ProviderError) -> ProviderError:
-        error.partial_text = self.accumulator.text
-        return error
 
 
 def _decode(provider: HttpProvider, model: str, data: Iterator[bytes]) -> Iterator[ChatChunk]:

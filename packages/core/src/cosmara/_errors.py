@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cosmara._meta import Attempt
+    from cosmara._response import Usage
 
 __all__ = [
     "AuthenticationError",
@@ -86,6 +87,9 @@ class ProviderError(CosmaraError):
         retry_after: seconds the provider asked us to wait, when it said.
         request_id: the provider's request id header, for support tickets.
         body: the decoded error body (dict or text), kept for diagnosis.
+        attempts: every try the request made, when it came from the engine.
+        partial_text, usage, cost_usd: for a stream that failed after content reached the
+            caller, the text already streamed and what it cost.
     """
 
     default_retryable = False
@@ -116,8 +120,11 @@ class ProviderError(CosmaraError):
         self.request_id = request_id
         self.body = body
         self.attempts: list[Attempt] = []
-        # Set when a stream failed after content reached the caller: what they already have.
+        # Set when a stream failed after content reached the caller: what they already have,
+        # and the usage and cost of it (the provider's count if it sent one, else estimated).
         self.partial_text: str | None = None
+        self.usage: Usage | None = None
+        self.cost_usd: float | None = None
 
     def __str__(self) -> str:
         where = "/".join(part for part in (self.provider, self.model) if part)

@@ -52,6 +52,9 @@ class TargetHealth(BaseModel):
     requests: int
     failures: int
     latency_ms: float | None = Field(description="EWMA of successful calls' latency")
+    first_token_ms: float | None = Field(
+        default=None, description="EWMA of successful streams' time to first token"
+    )
     error_rate: float = Field(description="EWMA of failures (1) and successes (0)")
     availability: float = Field(description="Share of requests in the window that succeeded")
     last_error: str | None = None
@@ -63,6 +66,7 @@ class _Target:
         "consecutive",
         "error_rate",
         "failures",
+        "first_token_ms",
         "last_error",
         "last_error_at",
         "latency_ms",
@@ -83,6 +87,7 @@ class _Target:
         self.probes = 0  # in flight while half_open
         self.opened_at = 0.0
         self.latency_ms: float | None = None
+        self.first_token_ms: float | None = None
         self.error_rate = 0.0
         self.last_error: str | None = None
         self.last_error_at: float | None = None
@@ -131,8 +136,17 @@ class HealthMonitor:
             self._announce(target, *changed)
         return allowed
 
-    def record(self, target: str, *, ok: bool, latency_ms: float, error: str | None = None) -> None:
-        """One finished attempt; ``ok=False`` only for failures that reflect on the target."""
+    def record(
+        self,
+        target: str,
+        *,
+        ok: bool,
+        latency_ms: float,
+        error: str | None = None,
+        first_token_ms: float | None = None,
+    ) -> None:
+        """One finished attempt; ``ok=False`` only for failures that reflect on the target.
+        ``first_token_ms`` for a stream: how long its first content took."""
         policy = self.policy
         now = self._clock()
         with self._lock:
@@ -142,6 +156,8 @@ class HealthMonitor:
             state.requests += 1
             state.recent.append((now, ok))
             state.error_rate += policy.ewma_alpha * ((0.0 if ok else 1.0) - state.error_rate)
+            if first_token_ms is not None:
+                state.first_token_ms = _ewma(state.first_token_ms, first_token_ms, policy)
             changed = (
                 self._record_ok(state, latency_ms)
                 if ok
@@ -154,6 +170,13 @@ class HealthMonitor:
         if changed:
             self._announce(target, *changed)
 
+    def release(self, target: str) -> None:
+        """Give back the probe slot of an attempt that ended without an outcome."""
+        with self._lock:
+            state = self._targets.get(target)
+            if state is not None and state.state == "half_open" and state.probes:
+                state.probes -= 1
+
     def report(self) -> dict[str, TargetHealth]:
         """A snapshot of every target's health, keyed by ``provider/model``."""
         now = self._clock()
@@ -164,7 +187,8 @@ class HealthMonitor:
                     state=state.state,
                     requests=state.requests,
                     failures=state.failures,
-                    latency_ms=None if state.latency_ms is None else round(state.latency_ms, 3),
+                    latency_ms=_rounded(state.latency_ms),
+                    first_token_ms=_rounded(state.first_token_ms),
                     error_rate=round(state.error_rate, 4),
                     availability=_availability(self._window(state, now)),
                     last_error=state.last_error,
@@ -199,11 +223,7 @@ class HealthMonitor:
     def _record_ok(
         self, state: _Target, latency_ms: float
     ) -> tuple[BreakerState, BreakerState] | None:
-        alpha = self.policy.ewma_alpha
-        previous = state.latency_ms
-        state.latency_ms = (
-            latency_ms if previous is None else previous + alpha * (latency_ms - previous)
-        )
+        state.latency_ms = _ewma(state.latency_ms, latency_ms, self.policy)
         state.consecutive = 0
         if state.state != "half_open":
             return None
@@ -258,3 +278,11 @@ class HealthMonitor:
 
 def _availability(window: list[bool]) -> float:
     return round(sum(window) / len(window), 4) if window else 1.0
+
+
+def _ewma(previous: float | None, value: float, policy: BreakerPolicy) -> float:
+    return value if previous is None else previous + policy.ewma_alpha * (value - previous)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

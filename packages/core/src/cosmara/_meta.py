@@ -17,6 +17,9 @@ class Attempt(BaseModel):
     provider: str
     model: str
     latency_ms: float
+    first_token_ms: float | None = Field(
+        default=None, description="Streams: time until the first content arrived"
+    )
     error: str | None = Field(default=None, description="Error class name, None on success")
     status_code: int | None = None
     message: str | None = None
