@@ -199,7 +199,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
     target = call.plan.targets[0]
     provider = target.provider
     http = provider.chat_request(call.request, target.model, stream=False)
-    response = client._transport.send(provider, http, None)
+    response = client._transport.send(provider, http, client.config.timeout)
     parsed = provider.parse_chat(response, target.model)
     body_dict = provider.chat_body(call.request, target.model, stream=False)
 
@@ -275,7 +275,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
 
     # The I/O step against raw httpx, interleaved (network + server time included in both).
     def transport_send():
-        client._transport.send(provider, http, None)
+        client._transport.send(provider, http, client.config.timeout)
 
     def httpx_request_same_args():
         cosmara_http.request(
