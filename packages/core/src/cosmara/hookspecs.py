@@ -56,7 +56,9 @@ def cosmara_response(request: Any, response: Any, context: RequestContext) -> No
 
 @hookspec
 def cosmara_error(request: Any, error: ProviderError, context: RequestContext) -> None:
-    """A request failed for good; ``error.attempts`` lists every try."""
+    """A request failed for good; ``error.attempts`` lists every try. A stream that failed
+    after content reached the caller also carries ``partial_text``, ``usage`` and
+    ``cost_usd``: what was streamed, and what it cost."""
 
 
 @hookspec
