@@ -74,3 +74,47 @@ def test_an_unknown_model_in_a_chain_is_a_typed_error_before_sending(emulator: E
     with _client(emulator, fallbacks=chains) as client, pytest.raises(cosmara.UnknownModelError):
         client.chat(model="openai/gpt-4o", messages=HI)
     assert emulator.request_count == 0
+
+
+async def test_a_group_can_be_a_fallback(emulator: Emulator) -> None:
+    # "If the model is down, the cheapest capable model of the team's group takes over."
+    emulator.add_fault(Fault(status=503, match_model="gpt-4o"))
+    config = {
+        "groups": {
+            "backup": {
+                "models": ["openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"],
+                "strategy": "cost",
+            }
+        },
+        "fallbacks": {"openai/gpt-4o": ["backup"]},
+    }
+    async with _client(emulator, **config) as client:
+        by_call = await client.achat(model="openai/gpt-4o", messages=HI, fallbacks=["backup"])
+        configured = client.chat(model="openai/gpt-4o", messages=HI)
+        listed = [info.id for info in client.candidates("openai/gpt-4o") if info]
+    for response in (by_call, configured):
+        assert _tried(response) == [
+            ("openai/gpt-4o", "ProviderUnavailableError"),
+            ("groq/llama-3.1-8b-instant", None),  # the group's cheapest
+        ]
+        assert response.cosmara is not None
+        assert "then backup" in response.cosmara.route.reason
+    assert listed == ["openai/gpt-4o", "openai/gpt-4o-mini", "groq/llama-3.1-8b-instant"]
+
+
+def test_a_fallback_without_credentials_is_passed_over(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    emulator.add_fault(Fault(status=503, match_model="gpt-4o-mini"))
+    config = {"groups": {"backup": {"models": ["groq/llama-3.1-8b-instant"]}}}
+    with _client(emulator, **config) as client:
+        response = client.chat(
+            model="openai/gpt-4o-mini",
+            messages=HI,
+            fallbacks=["anthropic/claude-haiku-4-5", "backup"],
+        )
+    assert [target for target, _ in _tried(response)] == [
+        "openai/gpt-4o-mini",
+        "groq/llama-3.1-8b-instant",
+    ]

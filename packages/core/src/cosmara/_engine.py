@@ -219,12 +219,14 @@ class Cosmara:
         Raises:
             UnknownModelError, MissingCredentialsError: as ``chat`` would.
         """
-        fallbacks = [*fallbacks, *self.config.fallbacks.get(model, ())]
-        if model in self._groups:
-            extra = self._router.plan(fallbacks[0], fallbacks[1:]).targets if fallbacks else ()
-            targets = (*self._groups.candidates(model), *extra)
-        else:
-            targets = self._router.plan(model, fallbacks).targets
+        names = (*fallbacks, *self.config.fallbacks.get(model, ()))
+        groups = self._groups
+        if model not in groups and not any(name in groups for name in names):
+            return [target.info for target in self._router.plan(model, names).targets]
+        targets: list[Target] = []
+        for name in (model, *names):
+            found = groups.candidates(name) if name in groups else self._router.plan(name).targets
+            targets.extend(t for t in found if t not in targets)
         return [target.info for target in targets]
 
     def count_text(self, text: str) -> int:
@@ -305,8 +307,11 @@ class Cosmara:
             request = _validate(request_type, {**request.model_dump(), **kwargs})
         fallbacks: tuple[str, ...] = (given,) if isinstance(given, str) else tuple(given)
         fallbacks += tuple(self.config.fallbacks.get(request.model, ()))
-        if request.model in self._groups and isinstance(request, ChatRequest):
-            plan = self._groups.plan(request.model, fallbacks, request, context)
+        groups = self._groups
+        if isinstance(request, ChatRequest) and (
+            request.model in groups or any(name in groups for name in fallbacks)
+        ):
+            plan = groups.route(request.model, fallbacks, request, context)
         else:
             plan = self._router.plan(request.model, fallbacks)
         if announce:

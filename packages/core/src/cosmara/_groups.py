@@ -65,6 +65,34 @@ class GroupRouter:
     def __contains__(self, name: object) -> bool:
         return name in self._groups
 
+    def route(
+        self, model: str, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
+    ) -> Plan:
+        """The plan for ``model`` then each fallback, where the model or a fallback is a group
+        (a group's part of the plan depends on the request and on live health).
+
+        Raises:
+            as ``plan``, and as ``Router.plan`` for names that are not groups.
+        """
+        if model in self._groups:
+            return self.plan(model, fallbacks, request, context)
+        after = self._after(fallbacks, request, context)
+        try:
+            first = self._router.plan(model)
+        except MissingCredentialsError:
+            if not after:
+                raise
+            strategy, reason, targets = "explicit", f"no key for {model!r}", after
+        else:
+            strategy, reason = first.route.strategy, first.route.reason
+            targets = _joined(first.targets, after)
+        route = Route.model_construct(
+            strategy=strategy,
+            reason=f"{reason}; then {', '.join(fallbacks)}",
+            candidates=tuple([t.id for t in targets]),
+        )
+        return Plan(route, targets)
+
     def plan(
         self, name: str, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
     ) -> Plan:
@@ -94,8 +122,7 @@ class GroupRouter:
         total = len(self.candidates(name))
         ordered = strategy(able, request, context, self._health, self._options[name])
         ordered = ordered[: group.max_candidates]
-        extra = self._router.plan(fallbacks[0], fallbacks[1:]).targets if fallbacks else ()
-        targets = tuple(ordered) + tuple(t for t in extra if t not in ordered)
+        targets = _joined(ordered, self._after(fallbacks, request, context))
         reason = f"group {name!r}: {group.strategy} ranked {len(able)} of {total} candidates"
         if needs:
             reason += f" able to take {_listed(needs)}"
@@ -106,6 +133,24 @@ class GroupRouter:
             strategy=group.strategy, reason=reason, candidates=tuple(t.id for t in targets)
         )
         return Plan(route, targets)
+
+    def _after(
+        self, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
+    ) -> tuple[Target, ...]:
+        """The targets of the fallbacks in order: a group's by its own plan, a model or an
+        alias by the router's; names without credentials are passed over."""
+        found: list[Target] = []
+        for name in fallbacks:
+            try:
+                plan = (
+                    self.plan(name, (), request, context)
+                    if name in self._groups
+                    else self._router.plan(name)
+                )
+            except MissingCredentialsError:
+                continue  # as in the router's own plans: a fallback without a key is passed over
+            found.extend(t for t in plan.targets if t not in found)
+        return tuple(found)
 
     def _capable(self, name: str, needs: frozenset[str]) -> Candidates:
         """The group's candidates that can serve a request needing ``needs`` (remembered:
@@ -156,9 +201,10 @@ class GroupRouter:
     ) -> Plan:
         if rule.use in self._groups and rule.use != name:
             inner = self.plan(rule.use, fallbacks, request, context)
+            targets = inner.targets
         else:
-            inner = self._router.plan(rule.use, fallbacks)
-        targets = inner.targets
+            inner = self._router.plan(rule.use)
+            targets = _joined(inner.targets, self._after(fallbacks, request, context))
         if rule.max_cost_usd is not None:
             tokens = self._count_tokens(request)
             targets = tuple(
@@ -230,6 +276,10 @@ class _Memo:
         if self._value is None:
             self._value = self._compute()
         return self._value
+
+
+def _joined(first: Sequence[Target], then: Sequence[Target]) -> tuple[Target, ...]:
+    return (*first, *(t for t in then if t not in first))
 
 
 def _listed(needs: frozenset[str]) -> str:
