@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -97,7 +97,9 @@ class GroupSettings(BaseModel):
     )
     strategy: str = "balanced"
     max_candidates: int = Field(default=3, ge=1, description="the first plus its fallbacks")
-    weights: dict[str, float] = Field(default_factory=dict, description="for 'weighted'")
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="for 'weighted': a share of traffic per model"
+    )
     balance: dict[str, float] = Field(
         default_factory=dict, description="for 'balanced': cost, quality, latency weights"
     )

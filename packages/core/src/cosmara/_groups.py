@@ -86,7 +86,7 @@ class GroupRouter:
         else:
             strategy, reason = first.route.strategy, first.route.reason
             targets = _joined(first.targets, after)
-        route = Route.model_construct(
+        route = Route(
             strategy=strategy,
             reason=f"{reason}; then {', '.join(fallbacks)}",
             candidates=tuple([t.id for t in targets]),
@@ -129,7 +129,7 @@ class GroupRouter:
         if len(able) < len(every):
             reason += f", passing over {len(every) - len(able)} whose circuits are open"
         reason += f"; chose {ordered[0].id}"
-        route = Route.model_construct(
+        route = Route(
             strategy=group.strategy, reason=reason, candidates=tuple(t.id for t in targets)
         )
         return Plan(route, targets)
@@ -220,9 +220,7 @@ class GroupRouter:
                     f"${rule.max_cost_usd} for this request"
                 )
         reason = f"group {name!r} rule {number} matched: use {rule.use!r}; {inner.route.reason}"
-        route = Route.model_construct(
-            strategy="rules", reason=reason, candidates=tuple(t.id for t in targets)
-        )
+        route = Route(strategy="rules", reason=reason, candidates=tuple(t.id for t in targets))
         return Plan(route, targets)
 
     def candidates(self, name: str) -> tuple[Target, ...]:

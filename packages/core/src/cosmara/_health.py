@@ -110,6 +110,8 @@ class HealthMonitor:
         self.policy = policy
         self._targets: dict[str, _Target] = {}
         self._open_until: dict[str, float] = {}  # open breakers' cooldown ends, by target
+        # ``resting()``'s last answer and until when it holds (reset by every breaker move).
+        self._resting: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
         self._lock = threading.Lock()
         self._clock = clock
         self._on_transition = on_transition
@@ -129,6 +131,7 @@ class HealthMonitor:
                 changed = self._move(state, "half_open")
                 state.successes = state.probes = 0
                 self._open_until.pop(target, None)
+                self._resting = (frozenset(), float("-inf"))
             allowed = state.probes < self.policy.half_open_probes
             if allowed:
                 state.probes += 1
@@ -163,10 +166,12 @@ class HealthMonitor:
                 if ok
                 else self._record_failure(state, error, now)
             )
-            if state.state == "open":
-                self._open_until[target] = state.opened_at + policy.cooldown_seconds
-            else:
-                self._open_until.pop(target, None)
+            if changed:
+                if state.state == "open":
+                    self._open_until[target] = state.opened_at + policy.cooldown_seconds
+                else:
+                    self._open_until.pop(target, None)
+                self._resting = (frozenset(), float("-inf"))
         if changed:
             self._announce(target, *changed)
 
@@ -216,8 +221,14 @@ class HealthMonitor:
         if not self._open_until:
             return frozenset()
         now = self._clock()
+        resting, valid_until = self._resting
+        if now < valid_until:  # no breaker moved and no cooldown ended since it was made
+            return resting
         with self._lock:
-            return frozenset(t for t, until in self._open_until.items() if until > now)
+            resting = frozenset(t for t, until in self._open_until.items() if until > now)
+            ends = [until for until in self._open_until.values() if until > now]
+            self._resting = (resting, min(ends, default=float("inf")))
+        return resting
 
     # --- transitions (called with the lock held; announced after it is released) -----------
     def _record_ok(

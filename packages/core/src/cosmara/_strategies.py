@@ -12,7 +12,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from cosmara._context import RequestContext
 from cosmara._health import HealthMonitor
@@ -68,6 +68,10 @@ class Candidates(tuple[Target, ...]):
         return [(t.info.input, t.info.output) if t.info else (_UNPRICED, _UNPRICED) for t in self]
 
     @cached_property
+    def all_priced(self) -> bool:
+        return all(t.info is not None for t in self)
+
+    @cached_property
     def quality_scaled(self) -> list[float]:
         """Quality scores scaled 0..1 between the lowest and highest (0.5 if all equal)."""
         low, high = min(self.qualities, default=0), max(self.qualities, default=0)
@@ -84,10 +88,14 @@ class Candidates(tuple[Target, ...]):
         return [prompt_tokens * i + output * o for i, o in self.prices]
 
     @cached_property
+    def quality_keys(self) -> list[int]:
+        """Negated quality scores: ascending keys that put the best first."""
+        return [-q for q in self.qualities]
+
+    @cached_property
     def best_first(self) -> list[int]:
         """Positions by descending quality score; equal scores keep their order."""
-        qualities = self.qualities
-        return sorted(range(len(self)), key=lambda i: -qualities[i])
+        return sorted(range(len(self)), key=self.quality_keys.__getitem__)
 
     def ranked(self, keys: Sequence[float], order: Iterable[int] | None = None) -> list[Target]:
         """The targets by ascending key; ties keep ``order`` (by default, their own)."""
@@ -121,7 +129,7 @@ def by_quality(
     """Highest catalog quality score first; the cheaper model wins a tie."""
     c = _columns(candidates)
     cheapest_first = sorted(range(len(c)), key=c.costs(request).__getitem__)
-    return c.ranked([-q for q in c.qualities], cheapest_first)
+    return c.ranked(c.quality_keys, cheapest_first)
 
 
 def by_latency(
@@ -153,8 +161,9 @@ def balanced(
     w_cost, w_quality, w_latency = weights["cost"], weights["quality"], weights["latency"]
     c = _columns(candidates)
     # Ranking by -score is ranking by this key, linear in the raw values: no per-value scaling.
-    costs, per_cost = _filled(c.costs(request), missing="highest")
-    latencies, per_ms = _filled(health.latencies(c.ids), missing="middle")
+    costs, per_cost = _spread(c.costs(request), c.all_priced, stand_in="highest")
+    measured = health.latencies(c.ids)
+    latencies, per_ms = _spread(measured, None not in measured, stand_in="middle")
     w_cost *= per_cost
     w_latency *= per_ms
     keys = [
@@ -164,23 +173,22 @@ def balanced(
     return c.ranked(keys)
 
 
-def _filled(
-    values: Sequence[float | None], *, missing: Literal["highest", "middle"]
+def _spread(
+    values: Sequence[Any], complete: bool, *, stand_in: Literal["highest", "middle"]
 ) -> tuple[Sequence[float], float]:
     """``values`` with unknown ones (None, unpriced) standing at the highest known value or the
-    middle of the known range, and one over that range (0 when there is no range): scaled to
-    0..1 that way, every candidate's value counts alike."""
-    if None not in values and _UNPRICED not in values:
-        filled = cast(Sequence[float], values)
-        low, high = min(filled, default=0.0), max(filled, default=0.0)
+    middle of the known range, and one over that range (0 when there is none): multiplied by
+    it, every value lands in 0..1 the way the score defines."""
+    if complete:
+        low, high = min(values, default=0.0), max(values, default=0.0)
     else:
         known = [v for v in values if v is not None and v != _UNPRICED]
         if not known:
             return [0.0] * len(values), 0.0
         low, high = min(known), max(known)
-        stand_in = high if missing == "highest" else (low + high) / 2
-        filled = [stand_in if v is None or v == _UNPRICED else v for v in values]
-    return filled, (1 / (high - low) if high > low else 0.0)
+        missing = high if stand_in == "highest" else (low + high) / 2
+        values = [missing if v is None or v == _UNPRICED else v for v in values]
+    return values, (1 / (high - low) if high > low else 0.0)
 
 
 def weighted(
@@ -191,14 +199,17 @@ def weighted(
     options: Mapping[str, Any],
 ) -> list[Target]:
     """Traffic split: the first target drawn by weight, the rest by weight as fallbacks."""
+    c = _columns(candidates)
     weights = options.get("weights") or {}
-    shares = [weights.get(t.id, 0) for t in candidates]
-    if any(share > 0 for share in shares):
-        draw = random.choices(range(len(candidates)), weights=shares)[0]
+    shares = [weights.get(i, 0) for i in c.ids]
+    if any(shares):
+        first = c[random.choices(range(len(c)), weights=shares)[0]]
     else:
-        draw = random.randrange(len(candidates))
-    rest = sorted((i for i in range(len(candidates)) if i != draw), key=lambda i: -shares[i])
-    return [candidates[draw], *(candidates[i] for i in rest)]
+        first = c[random.randrange(len(c))]
+    order = c.ranked([-share for share in shares])
+    order.remove(first)
+    order.insert(0, first)
+    return order
 
 
 def sticky(

@@ -28,41 +28,44 @@ class TokenCounter:
         self._probed = not use_tiktoken
 
     def count_text(self, text: str) -> int:
-        encode = self._encoder()
-        if encode is not None:
-            return encode(text)
-        return (len(text) + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
+        return self._counter()(text)
 
     def count_messages(
         self, messages: Sequence[Message], tools: Sequence[Tool] | None = None
     ) -> int:
+        count = self._counter()
         total = _PER_REPLY_PRIMING
         for message in messages:
             total += _PER_MESSAGE_OVERHEAD
             content = message.content
             if isinstance(content, str):
-                total += self.count_text(content)
+                total += count(content)
             elif content is not None:
                 for part in content:
                     if isinstance(part, TextPart):
-                        total += self.count_text(part.text)
+                        total += count(part.text)
                     elif isinstance(part, ImagePart):
                         total += _IMAGE_TOKENS.get(part.image_url.detail, 765)
             # Not getattr(): a miss on a pydantic model is a raised and caught AttributeError.
             calls = message.tool_calls if isinstance(message, AssistantMessage) else None
             for call in calls or ():
-                total += self.count_text(call.function.name) + self.count_text(
-                    call.function.arguments
-                )
+                total += count(call.function.name) + count(call.function.arguments)
         for tool in tools or ():
-            total += self.count_text(tool.model_dump_json(exclude_none=True))
+            total += count(tool.model_dump_json(exclude_none=True))
         return total
+
+    def _counter(self) -> Callable[[str], int]:
+        return self._encoder() or _by_characters
 
     def _encoder(self) -> Callable[[str], int] | None:
         if not self._probed:
             self._probed = True
             self._encode = _load_tiktoken()
         return self._encode
+
+
+def _by_characters(text: str) -> int:
+    return (len(text) + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
 
 
 _O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
