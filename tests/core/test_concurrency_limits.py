@@ -44,6 +44,7 @@ def _check(responses: list[cosmara.ChatResponse], emulator: Emulator, client: Co
         if response.cosmara.provider == "steady":
             waited, answered = response.cosmara.attempts
             assert (waited.provider, waited.error) == ("slow", "ProviderUnavailableError")
+            assert waited.code == "pool_exhausted"
             assert "stayed busy" in (waited.message or "")
             assert answered.error is None
     # The queued requests never reached the slow provider, and do not count against it.

@@ -55,6 +55,34 @@ def test_half_open_lets_limited_probes_then_closes() -> None:
     assert monitor.allow("p/m")
 
 
+def test_admission_says_whether_a_probe_slot_was_taken() -> None:
+    monitor, clock, _ = _monitor(consecutive_failures=1, cooldown_seconds=10, half_open_probes=1)
+    assert monitor.admit("p/m") == "free"
+    monitor.record("p/m", ok=False, latency_ms=5, error="X")
+    assert monitor.admit("p/m") is None  # open, cooling down
+    clock.now += 10
+    assert monitor.admit("p/m") == "probe"
+    assert monitor.admit("p/m") is None  # the one slot is taken
+    monitor.release("p/m")  # that probe's caller gave up: the slot is free again
+    assert monitor.admit("p/m") == "probe"
+
+
+def test_resting_targets_follow_breakers_and_cooldowns() -> None:
+    monitor, clock, _ = _monitor(consecutive_failures=1, cooldown_seconds=10)
+    assert monitor.resting() == frozenset()
+    monitor.record("a/m", ok=False, latency_ms=5, error="X")
+    clock.now += 4
+    monitor.record("b/m", ok=False, latency_ms=5, error="X")
+    assert monitor.resting() == {"a/m", "b/m"}
+    clock.now += 6  # a's cooldown is over (it goes half-open when next offered a request)
+    assert monitor.resting() == {"b/m"}
+    assert monitor.allow("a/m")
+    monitor.record("a/m", ok=False, latency_ms=5, error="X")  # the probe failed: reopened
+    assert monitor.resting() == {"a/m", "b/m"}
+    clock.now += 10
+    assert monitor.resting() == frozenset()
+
+
 def test_a_failed_probe_reopens() -> None:
     monitor, clock, moves = _monitor(consecutive_failures=1, cooldown_seconds=10)
     monitor.record("p/m", ok=False, latency_ms=5, error="X")

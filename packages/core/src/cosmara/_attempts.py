@@ -63,7 +63,7 @@ class AttemptLoop:
         self._stop = False
         self._last_error: ProviderError | None = None  # from a failure or a skip
         self._sent_error: ProviderError | None = None  # from a request that was sent
-        self._in_flight: Target | None = None  # yielded, no outcome reported yet
+        self._probing: Target | None = None  # a half-open probe sent, no outcome reported yet
         self._refused_window = 0  # the largest context window a provider said was too small
 
     def __iter__(self) -> Iterator[Target]:
@@ -87,10 +87,11 @@ class AttemptLoop:
                 if reason is not None:
                     self._skip(target, reason)
                     break
-                if not self._health.allow(target.id):
+                admission = self._health.admit(target.id)
+                if admission is None:
                     self._skip(target, _circuit_open(target))
                     break
-                self._in_flight = target
+                self._probing = target if admission == "probe" else None
                 yield target
                 if isinstance(self._last_error, ContentFilteredError) and self._on_content_filter:
                     targets.extend(t for t in self._on_content_filter if t not in targets)
@@ -106,6 +107,7 @@ class AttemptLoop:
                 model=target.model,
                 latency_ms=0.0,
                 error=error.code,
+                code=error.code,
                 message=error.message,
             )
         )
@@ -144,16 +146,16 @@ class AttemptLoop:
         self.close()
 
     def close(self) -> None:
-        """The driver is done. An attempt left without an outcome (the caller was cancelled,
-        or stopped reading a stream) gives back its half-open probe slot: otherwise the
-        target would wait forever for a probe result that is never coming."""
-        if self._in_flight is not None:
-            self._health.release(self._in_flight.id)
-            self._in_flight = None
+        """The driver is done. A probe left without an outcome (the caller was cancelled, or
+        stopped reading a stream) gives back its half-open slot: otherwise the target would
+        wait forever for a probe result that is never coming."""
+        if self._probing is not None:
+            self._health.release(self._probing.id)
+            self._probing = None
 
     def succeeded(self, target: Target, first_token_at: float | None = None) -> None:
         """Record a success; ``first_token_at`` (a ``perf_counter`` time) for streams."""
-        self._in_flight = None
+        self._probing = None
         latency = self._elapsed()
         first_token = (
             None if first_token_at is None else round((first_token_at - self._tried) * 1000, 3)
@@ -170,7 +172,7 @@ class AttemptLoop:
 
     def failed(self, target: Target, error: ProviderError) -> None:
         """Record a failure; a request the next provider would reject just as well stops here."""
-        self._in_flight = None
+        self._probing = None
         error.provider = error.provider or target.provider.name
         error.model = error.model or target.model
         latency = self._elapsed()
@@ -187,6 +189,7 @@ class AttemptLoop:
                 model=target.model,
                 latency_ms=latency,
                 error=type(error).__name__,
+                code=error.code,
                 status_code=error.status_code,
                 message=error.message,
             )

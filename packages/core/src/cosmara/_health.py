@@ -23,9 +23,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BreakerPolicy", "HealthMonitor", "TargetHealth"]
+__all__ = ["Admission", "BreakerPolicy", "HealthMonitor", "TargetHealth"]
 
 BreakerState = Literal["closed", "open", "half_open"]
+Admission = Literal["free", "probe"] | None
 
 
 class BreakerPolicy(BaseModel):
@@ -118,16 +119,21 @@ class HealthMonitor:
 
     def allow(self, target: str) -> bool:
         """Whether a request may be sent to ``target`` now (a probe counts as sent)."""
+        return self.admit(target) is not None
+
+    def admit(self, target: str) -> Admission:
+        """Like ``allow``, saying how: ``"free"`` (closed), ``"probe"`` (a half-open slot
+        taken: ``record`` or ``release`` gives it back) or None (not now)."""
         if not self.policy.enabled:
-            return True
+            return "free"
         with self._lock:
             state = self._targets.get(target)
             if state is None or state.state == "closed":
-                return True
+                return "free"
             changed = None
             if state.state == "open":
                 if self._clock() - state.opened_at < self.policy.cooldown_seconds:
-                    return False
+                    return None
                 changed = self._move(state, "half_open")
                 state.successes = state.probes = 0
                 self._open_until.pop(target, None)
@@ -137,7 +143,7 @@ class HealthMonitor:
                 state.probes += 1
         if changed:
             self._announce(target, *changed)
-        return allowed
+        return "probe" if allowed else None
 
     def record(
         self,
@@ -176,7 +182,7 @@ class HealthMonitor:
             self._announce(target, *changed)
 
     def release(self, target: str) -> None:
-        """Give back the probe slot of an attempt that ended without an outcome."""
+        """Give back the probe slot of a probe that ended without an outcome."""
         with self._lock:
             state = self._targets.get(target)
             if state is not None and state.state == "half_open" and state.probes:

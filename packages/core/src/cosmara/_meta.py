@@ -20,7 +20,14 @@ class Attempt(BaseModel):
     first_token_ms: float | None = Field(
         default=None, description="Streams: time until the first content arrived"
     )
-    error: str | None = Field(default=None, description="Error class name, None on success")
+    error: str | None = Field(
+        default=None,
+        description="Error class name, None on success; for a target passed over without a "
+        "request, why: CircuitOpen, ContextWindowExceeded or UnsupportedCapability",
+    )
+    code: str | None = Field(
+        default=None, description="The error's code: the provider's, or Cosmara's own"
+    )
     status_code: int | None = None
     message: str | None = None
 
