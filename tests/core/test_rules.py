@@ -39,6 +39,21 @@ def test_conditions() -> None:
     assert not _matches({"min_prompt_tokens": 100}, tokens=50)
 
 
+def test_hours_and_days_in_a_time_zone() -> None:
+    # Monday 12:00 UTC is 21:00 in Tokyo and 07:00 in New York.
+    assert _matches({"hours": (18, 23), "timezone": "Asia/Tokyo"})
+    assert not _matches({"hours": (9, 17), "timezone": "Asia/Tokyo"})
+    assert not _matches({"hours": (9, 17), "timezone": "America/New_York"})
+    assert _matches({"days": ["mon"], "hours": (6, 8), "timezone": "America/New_York"})
+    # Monday 12:00 UTC is already Tuesday 01:00 in Auckland (summer time).
+    assert _matches({"days": ["tue"], "timezone": "Pacific/Auckland"})
+
+
+def test_an_unknown_time_zone_is_a_configuration_error(emulator: Emulator) -> None:
+    with pytest.raises(cosmara.ConfigurationError, match="Mars/Olympus"):
+        _client(emulator, [{"when": {"timezone": "Mars/Olympus"}, "use": "openai/gpt-4o-mini"}])
+
+
 def _client(emulator: Emulator, rules: list[dict[str, Any]]) -> Cosmara:
     providers = {
         "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},

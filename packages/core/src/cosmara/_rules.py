@@ -5,10 +5,11 @@ size, each sending matching requests to a model, alias or group, optionally unde
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cosmara._context import RequestContext
 
@@ -31,9 +32,12 @@ class RuleCondition(BaseModel):
     )
     metadata: dict[str, Any] = Field(default_factory=dict)
     hours: tuple[int, int] | None = Field(
-        default=None, description="[start, end) hours, UTC; start > end wraps past midnight"
+        default=None, description="[start, end) hours; start > end wraps past midnight"
     )
     days: list[Weekday] | None = None
+    timezone: str | None = Field(
+        default=None, description="IANA zone that hours and days are read in; default UTC"
+    )
     min_prompt_tokens: int | None = Field(default=None, ge=0)
     max_prompt_tokens: int | None = Field(default=None, ge=0)
 
@@ -55,6 +59,8 @@ class RuleCondition(BaseModel):
             context.metadata.get(key) != value for key, value in self.metadata.items()
         ):
             return False
+        if self.timezone is not None and (self.days is not None or self.hours is not None):
+            now = now.astimezone(self._zone)
         if self.days is not None and _WEEKDAYS[now.weekday()] not in self.days:
             return False
         if self.hours is not None:
@@ -70,6 +76,28 @@ class RuleCondition(BaseModel):
         if self.min_prompt_tokens is not None and size < self.min_prompt_tokens:
             return False
         return self.max_prompt_tokens is None or size <= self.max_prompt_tokens
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            _zone(name)
+        return name
+
+    @cached_property
+    def _zone(self) -> tzinfo:
+        return _zone(self.timezone or "UTC")
+
+
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only rules with a zone need it
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like 'Europe/Paris'"
+        ) from None
 
 
 class Rule(BaseModel):
