@@ -85,3 +85,34 @@ async def test_a_refusal_skips_targets_whose_window_is_no_larger(
         ("gpt-4.1", None),
     ]
     assert [r.json["model"] for r in emulator.requests] == ["gpt-4o-mini", "gpt-4.1"]
+
+
+def test_a_group_ranks_only_candidates_whose_window_holds_the_prompt(emulator: Emulator) -> None:
+    # Cost ranks the small-window models first; with max_candidates=1 the plan would hold
+    # only a model that cannot take this prompt if windows were checked after ranking.
+    config = {
+        "providers": {
+            "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
+            "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
+        },
+        "models": {
+            "groq/llama-3.1-8b-instant": {"context_window": 300},
+            "openai/gpt-4o-mini": {"context_window": 128_000},
+        },
+        "groups": {
+            "team": {
+                "models": ["groq/llama-3.1-8b-instant", "openai/gpt-4o-mini"],
+                "strategy": "cost",
+                "max_candidates": 1,
+            }
+        },
+    }
+    with Cosmara(config, load_entry_points=False) as client:
+        short = client.chat(model="team", messages=[{"role": "user", "content": "hi"}])
+        long = client.chat(model="team", messages=LONG)
+    assert short.cosmara is not None
+    assert short.cosmara.model == "llama-3.1-8b-instant"  # the cheapest, when it fits
+    assert long.cosmara is not None
+    assert long.cosmara.model == "gpt-4o-mini"
+    assert [a.error for a in long.cosmara.attempts] == [None]
+    assert "1 too small for this prompt" in long.cosmara.route.reason

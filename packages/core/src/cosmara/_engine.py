@@ -36,7 +36,7 @@ from cosmara._errors import (
 )
 from cosmara._groups import GroupRouter
 from cosmara._health import HealthMonitor, TargetHealth
-from cosmara._messages import AssistantMessage, ChatRequest, TextPart
+from cosmara._messages import AssistantMessage, ChatRequest
 from cosmara._meta import CosmaraMeta
 from cosmara._plugins import Plugins
 from cosmara._response import ChatResponse, Choice, Usage
@@ -45,7 +45,7 @@ from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._strategies import BUILTIN_STRATEGIES, needed_capabilities
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, StreamAccumulator
 from cosmara._timeouts import Timeouts
-from cosmara._tokens import TokenCounter
+from cosmara._tokens import TokenCounter, prompt_characters
 from cosmara._transport import Transport
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, LocalProvider
 
@@ -335,7 +335,7 @@ class Cosmara:
             return unfit
         reserve = request.max_tokens or 0
         # Cheap bound first (at most one token per two characters): most prompts stop here.
-        if _characters(request) // 2 + reserve <= min(windows.values()):
+        if prompt_characters(request) // 2 + reserve <= min(windows.values()):
             return unfit
         needed = self.count_tokens(request) + reserve
         for target in plan.targets:
@@ -689,18 +689,6 @@ def _too_long(target: Target, window: int) -> ProviderError:
         model=target.model,
         code="ContextWindowExceeded",
     )
-
-
-def _characters(request: ChatRequest) -> int:
-    total = 0
-    for message in request.messages:
-        content = message.content
-        if isinstance(content, str):
-            total += len(content)
-        elif content is not None:
-            # An image may cost up to ~2,000 tokens: count it pessimistically.
-            total += sum(len(part.text) if isinstance(part, TextPart) else 4000 for part in content)
-    return total
 
 
 def _as_chunks(response: ChatResponse) -> list[ChatChunk]:

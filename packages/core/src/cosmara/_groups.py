@@ -18,6 +18,7 @@ from cosmara._meta import Route
 from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._rules import Rule
 from cosmara._strategies import Candidates, Strategy, needed_capabilities
+from cosmara._tokens import prompt_characters
 
 __all__ = ["GroupRouter"]
 
@@ -104,8 +105,8 @@ class GroupRouter:
             RequestValidationError: no candidate can serve what the request needs.
         """
         group = self._groups[name]
+        size = _Memo(lambda: self._count_tokens(request))
         if group.rules:
-            size = _Memo(lambda: self._count_tokens(request))
             now = self._clock()
             for number, rule in enumerate(group.rules, start=1):
                 if rule.when.matches(context, now, size):
@@ -118,7 +119,8 @@ class GroupRouter:
             )
         needs = needed_capabilities(request)
         every = self._capable(name, needs)
-        able = self._awake(name, needs, every)
+        awake = self._awake(name, needs, every)
+        able = _fitting(awake, request, size)
         total = len(self.candidates(name))
         ordered = strategy(able, request, context, self._health, self._options[name])
         ordered = ordered[: group.max_candidates]
@@ -127,7 +129,7 @@ class GroupRouter:
         if needs:
             reason += f" able to take {_listed(needs)}"
         if len(able) < len(every):
-            reason += f", passing over {len(every) - len(able)} whose circuits are open"
+            reason += _passed_over(len(every) - len(awake), len(awake) - len(able))
         reason += f"; chose {ordered[0].id}"
         route = Route(
             strategy=group.strategy, reason=reason, candidates=tuple(t.id for t in targets)
@@ -274,6 +276,35 @@ class _Memo:
         if self._value is None:
             self._value = self._compute()
         return self._value
+
+
+def _fitting(able: Candidates, request: ChatRequest, size: Callable[[], int]) -> Candidates:
+    """``able`` without the candidates whose context window cannot hold the prompt plus
+    max_tokens (all of them if none can: the attempt loop then says so for each). The prompt
+    is counted only when a cheap character bound says it might not fit."""
+    smallest = able.smallest_window
+    reserve = request.max_tokens or 0
+    if smallest is None or prompt_characters(request) // 2 + reserve <= smallest:
+        return able
+    needed = size() + reserve
+    fitting = Candidates(
+        t
+        for t, window in zip(able, able.windows, strict=True)
+        if window is None or needed <= window
+    )
+    return fitting or able
+
+
+def _passed_over(resting: int, too_small: int) -> str:
+    reasons = [
+        f"{count} {why}"
+        for count, why in (
+            (resting, "whose circuits are open"),
+            (too_small, "too small for this prompt"),
+        )
+        if count
+    ]
+    return f", passing over {' and '.join(reasons)}"
 
 
 def _joined(first: Sequence[Target], then: Sequence[Target]) -> tuple[Target, ...]:

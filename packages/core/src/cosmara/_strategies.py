@@ -68,6 +68,15 @@ class Candidates(tuple[Target, ...]):
         return [(t.info.input, t.info.output) if t.info else (_UNPRICED, _UNPRICED) for t in self]
 
     @cached_property
+    def windows(self) -> list[int | None]:
+        """Context windows in tokens, None where the catalog does not say."""
+        return [t.info.context_window if t.info else None for t in self]
+
+    @cached_property
+    def smallest_window(self) -> int | None:
+        return min((w for w in self.windows if w is not None), default=None)
+
+    @cached_property
     def all_priced(self) -> bool:
         return all(t.info is not None for t in self)
 

@@ -10,9 +10,9 @@ import importlib.util
 import os
 from collections.abc import Callable, Sequence
 
-from cosmara._messages import AssistantMessage, ImagePart, Message, TextPart, Tool
+from cosmara._messages import AssistantMessage, ChatRequest, ImagePart, Message, TextPart, Tool
 
-__all__ = ["TokenCounter"]
+__all__ = ["TokenCounter", "prompt_characters"]
 
 _CHARS_PER_TOKEN = 4
 _PER_MESSAGE_OVERHEAD = 4  # role and delimiters, as OpenAI's chat format spends them
@@ -62,6 +62,19 @@ class TokenCounter:
             self._probed = True
             self._encode = _load_tiktoken()
         return self._encode
+
+
+def prompt_characters(request: ChatRequest) -> int:
+    """Characters in a request's messages, an image counted as 4,000: at most one token per
+    two characters, so half of it bounds the prompt's tokens without counting them."""
+    total = 0
+    for message in request.messages:
+        content = message.content
+        if isinstance(content, str):
+            total += len(content)
+        elif content is not None:
+            total += sum(len(part.text) if isinstance(part, TextPart) else 4000 for part in content)
+    return total
 
 
 def _by_characters(text: str) -> int:
