@@ -8,11 +8,14 @@ through the ``cosmara_register_strategies`` plugin hook.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar, cast
 
 from cosmara._context import RequestContext
 from cosmara._health import HealthMonitor
@@ -26,9 +29,11 @@ Strategy = Callable[
     list[Target],
 ]
 
+_T = TypeVar("_T")
 _DEFAULT_OUTPUT_TOKENS = 500
 _UNPRICED = float("inf")
-_BALANCE = {"cost": 0.4, "quality": 0.4, "latency": 0.2}
+_BALANCE: Mapping[str, float] = MappingProxyType({"cost": 0.4, "quality": 0.4, "latency": 0.2})
+_NO_WEIGHTS: Mapping[str, float] = MappingProxyType({})
 
 
 def needed_capabilities(request: ChatRequest) -> frozenset[str]:
@@ -105,6 +110,16 @@ class Candidates(tuple[Target, ...]):
     def best_first(self) -> list[int]:
         """Positions by descending quality score; equal scores keep their order."""
         return sorted(range(len(self)), key=self.quality_keys.__getitem__)
+
+    def derived(self, source: Any, compute: Callable[[Candidates, Any], _T]) -> _T:
+        """``compute(self, source)``, remembered while ``source`` is the same object (a
+        group's options live as long as its client, so per-group work is done once)."""
+        memo: dict[int, tuple[Any, Any]] = self.__dict__.setdefault("_derived", {})
+        key = id(compute)
+        found = memo.get(key)
+        if found is None or found[0] is not source:
+            found = memo[key] = (source, compute(self, source))
+        return cast(_T, found[1])
 
     def ranked(self, keys: Sequence[float], order: Iterable[int] | None = None) -> list[Target]:
         """The targets by ascending key; ties keep ``order`` (by default, their own)."""
@@ -209,16 +224,23 @@ def weighted(
 ) -> list[Target]:
     """Traffic split: the first target drawn by weight, the rest by weight as fallbacks."""
     c = _columns(candidates)
-    weights = options.get("weights") or {}
-    shares = [weights.get(i, 0) for i in c.ids]
-    if any(shares):
-        first = c[random.choices(range(len(c)), weights=shares)[0]]
+    by_weight, cumulative = c.derived(options.get("weights") or _NO_WEIGHTS, _split)
+    if cumulative[-1] > 0:
+        first = by_weight[bisect.bisect(cumulative, random.random() * cumulative[-1])]
     else:
-        first = c[random.randrange(len(c))]
-    order = c.ranked([-share for share in shares])
+        first = random.choice(by_weight)
+    order = list(by_weight)
     order.remove(first)
     order.insert(0, first)
     return order
+
+
+def _split(c: Candidates, weights: Mapping[str, float]) -> tuple[list[Target], list[float]]:
+    """The candidates by descending weight, and their cumulative weights in that order."""
+    shares = [weights.get(i, 0) for i in c.ids]
+    by_weight = c.ranked([-share for share in shares])
+    ordered = sorted(shares, reverse=True)
+    return by_weight, list(itertools.accumulate(ordered))
 
 
 def sticky(
