@@ -45,7 +45,7 @@ from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._strategies import BUILTIN_STRATEGIES, needed_capabilities
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, StreamAccumulator
 from cosmara._timeouts import Timeouts
-from cosmara._tokens import TokenCounter, prompt_characters
+from cosmara._tokens import TokenCounter, most_tokens
 from cosmara._transport import Transport
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, LocalProvider
 
@@ -334,8 +334,8 @@ class Cosmara:
         if not windows:
             return unfit
         reserve = request.max_tokens or 0
-        # Cheap bound first (at most one token per two characters): most prompts stop here.
-        if prompt_characters(request) // 2 + reserve <= min(windows.values()):
+        # A bound first, without counting: most prompts stop here.
+        if most_tokens(request) + reserve <= min(windows.values()):
             return unfit
         needed = self.count_tokens(request) + reserve
         for target in plan.targets:

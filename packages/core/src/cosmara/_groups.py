@@ -18,7 +18,7 @@ from cosmara._meta import Route
 from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._rules import Rule
 from cosmara._strategies import Candidates, Strategy, needed_capabilities
-from cosmara._tokens import prompt_characters
+from cosmara._tokens import most_tokens
 
 __all__ = ["GroupRouter"]
 
@@ -281,10 +281,10 @@ class _Memo:
 def _fitting(able: Candidates, request: ChatRequest, size: Callable[[], int]) -> Candidates:
     """``able`` without the candidates whose context window cannot hold the prompt plus
     max_tokens (all of them if none can: the attempt loop then says so for each). The prompt
-    is counted only when a cheap character bound says it might not fit."""
+    is counted only when a bound says it might not fit."""
     smallest = able.smallest_window
     reserve = request.max_tokens or 0
-    if smallest is None or prompt_characters(request) // 2 + reserve <= smallest:
+    if smallest is None or most_tokens(request) + reserve <= smallest:
         return able
     needed = size() + reserve
     fitting = Candidates(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from cosmara._messages import AssistantMessage, ChatRequest, ImagePart, Message, TextPart, Tool
 
-__all__ = ["TokenCounter", "prompt_characters"]
+__all__ = ["TokenCounter", "most_tokens"]
 
 _CHARS_PER_TOKEN = 4
 _PER_MESSAGE_OVERHEAD = 4  # role and delimiters, as OpenAI's chat format spends them
@@ -64,11 +64,13 @@ class TokenCounter:
         return self._encode
 
 
-def prompt_characters(request: ChatRequest) -> int:
-    """Characters in a request's messages, an image counted as 4,000: at most one token per
-    two characters, so half of it bounds the prompt's tokens without counting them."""
-    total = 0
+def most_tokens(request: ChatRequest) -> int:
+    """A bound on the prompt's tokens without counting them: one per character (tokenizers
+    split a character in two only for rare symbols), an image as 4,000, plus each message's
+    overhead. Tool schemas are left out: they rarely matter next to a context window."""
+    total = _PER_REPLY_PRIMING
     for message in request.messages:
+        total += _PER_MESSAGE_OVERHEAD
         content = message.content
         if isinstance(content, str):
             total += len(content)
