@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, quartiles, table
 
 from cosmara import ChatRequest, Cosmara, RequestContext
+from cosmara._strategies import needed_capabilities
+from cosmara._tokens import PromptSize
 
 CANDIDATES = 50
 TARGET_US = 20.0
@@ -95,6 +97,15 @@ def client_for(strategy: str) -> Cosmara:
     return client
 
 
+def plan_for(client: Cosmara, request: ChatRequest, context: RequestContext) -> Any:
+    """What the engine does to plan one request to a group (validation aside): what the
+    request needs, a fresh prompt-size memo, and the group's plan."""
+    size = PromptSize(client._tokens, request)
+    return client._groups.route(
+        "pool", (), request, context, needs=needed_capabilities(request), size=size
+    )
+
+
 def timed(function: Callable[[], Any], calls: int) -> list[float]:
     """Microseconds per call, each call timed alone."""
     samples = []
@@ -120,12 +131,13 @@ def main() -> None:
     }
     first_choice = {}
     for strategy in args.strategy or STRATEGIES:
-        groups = client_for(strategy)._groups
-        plan = groups.plan("pool", (), request, context)
-        assert len(groups.candidates("pool")) == CANDIDATES
+        client = client_for(strategy)
+        route = partial(plan_for, client, request, context)
+        plan = route()
+        assert len(client._groups.candidates("pool")) == CANDIDATES
         assert all(t.info and "tools" in t.info.capabilities for t in plan.targets)
         first_choice[strategy] = plan.targets[0].id
-        routes[strategy] = partial(groups.plan, "pool", (), request, context)
+        routes[strategy] = route
 
     # Rounds interleave the measurements, so a slow spell on this shared machine lands on
     # every row alike instead of on whichever ran during it.

@@ -45,7 +45,7 @@ from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._strategies import BUILTIN_STRATEGIES, needed_capabilities
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, StreamAccumulator
 from cosmara._timeouts import Timeouts
-from cosmara._tokens import TokenCounter, most_tokens
+from cosmara._tokens import PromptSize, TokenCounter, most_tokens
 from cosmara._transport import Transport
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, LocalProvider
 
@@ -123,7 +123,6 @@ class Cosmara:
             configured=list(self.config.providers),
             health=self._health,
             strategies={**BUILTIN_STRATEGIES, **self.plugins.strategies()},
-            count_tokens=self.count_tokens,
             clock=clock.now,
         )
         self._transport = Transport(max_connections=self.config.max_connections)
@@ -308,24 +307,31 @@ class Cosmara:
         fallbacks: tuple[str, ...] = (given,) if isinstance(given, str) else tuple(given)
         fallbacks += tuple(self.config.fallbacks.get(request.model, ()))
         groups = self._groups
-        if isinstance(request, ChatRequest) and (
-            request.model in groups or any(name in groups for name in fallbacks)
-        ):
-            plan = groups.route(request.model, fallbacks, request, context)
+        if isinstance(request, ChatRequest):
+            needs = needed_capabilities(request)
+            size = PromptSize(self._tokens, request)
+            if request.model in groups or any(name in groups for name in fallbacks):
+                plan = groups.route(
+                    request.model, fallbacks, request, context, needs=needs, size=size
+                )
+            else:
+                plan = self._router.plan(request.model, fallbacks)
+            unfit = self._unfit(request, plan, needs, size)
         else:
             plan = self._router.plan(request.model, fallbacks)
+            unfit = {}
         if announce:
             self.plugins.emit("cosmara_request_start", request=request, context=context)
-        unfit = self._unfit(request, plan) if isinstance(request, ChatRequest) else {}
         return _Call(request, context, plan, timeout, retry, unfit, fallback_message)
 
-    def _unfit(self, request: ChatRequest, plan: Plan) -> dict[str, ProviderError]:
+    def _unfit(
+        self, request: ChatRequest, plan: Plan, needs: frozenset[str], size: PromptSize
+    ) -> dict[str, ProviderError]:
         """Targets not worth a request, with why: the prompt plus max_tokens already exceeds
         their context window, or the catalog says an alternative cannot do what the request
         needs (tools, images, a JSON schema). The first target is the one the caller (or the
         routing strategy) chose, so a capability gap in the catalog never blocks it."""
         unfit: dict[str, ProviderError] = {}
-        needs = needed_capabilities(request)
         if needs:
             for target in plan.targets[1:]:
                 if target.info is not None and not needs <= target.info.capabilities:
@@ -337,7 +343,7 @@ class Cosmara:
         # A bound first, without counting: most prompts stop here.
         if most_tokens(request) + reserve <= min(windows.values()):
             return unfit
-        needed = self.count_tokens(request) + reserve
+        needed = size() + reserve
         for target in plan.targets:
             window = windows.get(target.id)
             if window is not None and needed > window:

@@ -17,8 +17,8 @@ from cosmara._messages import ChatRequest
 from cosmara._meta import Route
 from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._rules import Rule
-from cosmara._strategies import Candidates, Strategy, needed_capabilities
-from cosmara._tokens import most_tokens
+from cosmara._strategies import Candidates, Strategy
+from cosmara._tokens import PromptSize, most_tokens
 
 __all__ = ["GroupRouter"]
 
@@ -41,7 +41,6 @@ class GroupRouter:
         configured: Sequence[str],
         health: HealthMonitor,
         strategies: dict[str, Strategy],
-        count_tokens: Callable[[ChatRequest], int],
         clock: Callable[[], datetime],
     ) -> None:
         # A configured alias or group of the same name wins over a built-in group.
@@ -53,7 +52,6 @@ class GroupRouter:
         self._configured = set(configured)
         self._health = health
         self._strategies = strategies
-        self._count_tokens = count_tokens
         self._clock = clock
         self._candidates: dict[str, tuple[Target, ...]] = {}
         # Capable (and awake) candidates by group, needs and resting targets.
@@ -67,7 +65,14 @@ class GroupRouter:
         return name in self._groups
 
     def route(
-        self, model: str, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
+        self,
+        model: str,
+        fallbacks: Sequence[str],
+        request: ChatRequest,
+        context: RequestContext,
+        *,
+        needs: frozenset[str],
+        size: PromptSize,
     ) -> Plan:
         """The plan for ``model`` then each fallback, where the model or a fallback is a group
         (a group's part of the plan depends on the request and on live health).
@@ -76,8 +81,8 @@ class GroupRouter:
             as ``plan``, and as ``Router.plan`` for names that are not groups.
         """
         if model in self._groups:
-            return self.plan(model, fallbacks, request, context)
-        after = self._after(fallbacks, request, context)
+            return self.plan(model, fallbacks, request, context, needs=needs, size=size)
+        after = self._after(fallbacks, request, context, needs, size)
         try:
             first = self._router.plan(model)
         except MissingCredentialsError:
@@ -95,7 +100,14 @@ class GroupRouter:
         return Plan(route, targets)
 
     def plan(
-        self, name: str, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
+        self,
+        name: str,
+        fallbacks: Sequence[str],
+        request: ChatRequest,
+        context: RequestContext,
+        *,
+        needs: frozenset[str],
+        size: PromptSize,
     ) -> Plan:
         """The group's capable candidates in strategy order, then the call's fallbacks.
 
@@ -105,26 +117,26 @@ class GroupRouter:
             RequestValidationError: no candidate can serve what the request needs.
         """
         group = self._groups[name]
-        size = _Memo(lambda: self._count_tokens(request))
         if group.rules:
             now = self._clock()
             for number, rule in enumerate(group.rules, start=1):
                 if rule.when.matches(context, now, size):
-                    return self._by_rule(name, number, rule, fallbacks, request, context)
+                    return self._by_rule(
+                        name, number, rule, fallbacks, request, context, needs, size
+                    )
         strategy = self._strategies.get(group.strategy)
         if strategy is None:
             known = ", ".join(sorted(self._strategies))
             raise ConfigurationError(
                 f"group {name!r} uses unknown strategy {group.strategy!r}; known: {known}"
             )
-        needs = needed_capabilities(request)
         every = self._capable(name, needs)
         awake = self._awake(name, needs, every)
         able = _fitting(awake, request, size)
         total = len(self.candidates(name))
         ordered = strategy(able, request, context, self._health, self._options[name])
         ordered = ordered[: group.max_candidates]
-        targets = _joined(ordered, self._after(fallbacks, request, context))
+        targets = _joined(ordered, self._after(fallbacks, request, context, needs, size))
         reason = f"group {name!r}: {group.strategy} ranked {len(able)} of {total} candidates"
         if needs:
             reason += f" able to take {_listed(needs)}"
@@ -137,7 +149,12 @@ class GroupRouter:
         return Plan(route, targets)
 
     def _after(
-        self, fallbacks: Sequence[str], request: ChatRequest, context: RequestContext
+        self,
+        fallbacks: Sequence[str],
+        request: ChatRequest,
+        context: RequestContext,
+        needs: frozenset[str],
+        size: PromptSize,
     ) -> tuple[Target, ...]:
         """The targets of the fallbacks in order: a group's by its own plan, a model or an
         alias by the router's; names without credentials are passed over."""
@@ -145,7 +162,7 @@ class GroupRouter:
         for name in fallbacks:
             try:
                 plan = (
-                    self.plan(name, (), request, context)
+                    self.plan(name, (), request, context, needs=needs, size=size)
                     if name in self._groups
                     else self._router.plan(name)
                 )
@@ -200,15 +217,17 @@ class GroupRouter:
         fallbacks: Sequence[str],
         request: ChatRequest,
         context: RequestContext,
+        needs: frozenset[str],
+        size: PromptSize,
     ) -> Plan:
         if rule.use in self._groups and rule.use != name:
-            inner = self.plan(rule.use, fallbacks, request, context)
+            inner = self.plan(rule.use, fallbacks, request, context, needs=needs, size=size)
             targets = inner.targets
         else:
             inner = self._router.plan(rule.use)
-            targets = _joined(inner.targets, self._after(fallbacks, request, context))
+            targets = _joined(inner.targets, self._after(fallbacks, request, context, needs, size))
         if rule.max_cost_usd is not None:
-            tokens = self._count_tokens(request)
+            tokens = size()
             targets = tuple(
                 t
                 for t in targets
@@ -261,21 +280,6 @@ class GroupRouter:
             provider, "requires_api_key", False
         )
         return bool(hosted) and provider.has_credentials
-
-
-class _Memo:
-    """A value computed on first call and remembered (the prompt size several rules ask)."""
-
-    __slots__ = ("_compute", "_value")
-
-    def __init__(self, compute: Callable[[], int]) -> None:
-        self._compute = compute
-        self._value: int | None = None
-
-    def __call__(self) -> int:
-        if self._value is None:
-            self._value = self._compute()
-        return self._value
 
 
 def _fitting(able: Candidates, request: ChatRequest, size: Callable[[], int]) -> Candidates:

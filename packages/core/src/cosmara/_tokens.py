@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from cosmara._messages import AssistantMessage, ChatRequest, ImagePart, Message, TextPart, Tool
 
-__all__ = ["TokenCounter", "most_tokens"]
+__all__ = ["PromptSize", "TokenCounter", "most_tokens"]
 
 _CHARS_PER_TOKEN = 4
 _PER_MESSAGE_OVERHEAD = 4  # role and delimiters, as OpenAI's chat format spends them
@@ -62,6 +62,25 @@ class TokenCounter:
             self._probed = True
             self._encode = _load_tiktoken()
         return self._encode
+
+
+class PromptSize:
+    """One request's prompt tokens, counted on first use and then remembered: group rules,
+    the group's context-window check, a rule's cost cap and the engine's own window check may
+    each ask, and counting a long prompt with tiktoken is not free."""
+
+    __slots__ = ("_counter", "_request", "_tokens")
+
+    def __init__(self, counter: TokenCounter, request: ChatRequest) -> None:
+        self._counter = counter
+        self._request = request
+        self._tokens: int | None = None
+
+    def __call__(self) -> int:
+        if self._tokens is None:
+            request = self._request
+            self._tokens = self._counter.count_messages(request.messages, request.tools)
+        return self._tokens
 
 
 def most_tokens(request: ChatRequest) -> int:
