@@ -87,3 +87,27 @@ def test_cost_cap_drops_targets_before_sending(emulator: Emulator) -> None:
         # gpt-4o's ceiling for 1,000 output tokens alone is $0.01: over the cap.
         client.chat(model="smart", messages=HI, max_tokens=1000)
     assert emulator.request_count == 0
+
+
+def test_the_prompt_is_counted_once_per_request(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A size rule, a cost cap and the context-window check all need the prompt's tokens.
+    counted = []
+    original = cosmara._tokens.TokenCounter.count_messages
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> int:
+        counted.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cosmara._tokens.TokenCounter, "count_messages", counting)
+    rules = [
+        {"when": {"min_prompt_tokens": 100_000}, "use": "openai/gpt-4o"},
+        {"when": {}, "use": "groq/llama-3.1-8b-instant", "max_cost_usd": 1.0},
+    ]
+    with _client(emulator, rules) as client:
+        client.catalog.override("groq/llama-3.1-8b-instant", {"context_window": 3000})
+        response = client.chat(model="smart", messages=LONG, max_tokens=100)
+    assert response.cosmara is not None
+    assert response.cosmara.route.strategy == "rules"
+    assert counted == [1]
