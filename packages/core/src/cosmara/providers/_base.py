@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cosmara._config import ProviderSettings
 from cosmara._embeddings import EmbeddingRequest, EmbeddingResponse
@@ -35,6 +35,7 @@ from cosmara._errors import (
 )
 from cosmara._messages import ChatRequest
 from cosmara._response import ChatResponse
+from cosmara._sse import SSEDecoder, SSEEvent
 from cosmara._stream import ChatChunk
 
 __all__ = [
@@ -341,3 +342,30 @@ class LocalProvider(Provider, ABC):
 
     async def aembed(self, request: EmbeddingRequest, model: str) -> EmbeddingResponse:
         return self.embed(request, model)
+
+
+_P = TypeVar("_P", bound=HttpProvider)
+
+
+class SSEStreamDecoder(Generic[_P]):
+    """A ``StreamDecoder`` for a provider that streams Server-Sent Events: subclasses turn
+    events into chunks (``_chunks``) and set ``_finished`` once the provider has said the
+    answer is complete, so bytes that end before that are an incomplete stream."""
+
+    def __init__(self, provider: _P, model: str) -> None:
+        self._provider = provider
+        self._model = model
+        self._sse = SSEDecoder()
+        self._finished = False
+
+    def feed(self, data: bytes) -> list[ChatChunk]:
+        return self._chunks(self._sse.feed(data))
+
+    def close(self) -> list[ChatChunk]:
+        chunks = self._chunks(self._sse.close())
+        if not self._finished:
+            raise self._provider.incomplete_stream(self._model)
+        return chunks
+
+    def _chunks(self, events: list[SSEEvent]) -> list[ChatChunk]:
+        raise NotImplementedError

@@ -66,9 +66,9 @@ from cosmara._messages import (
     UserMessage,
 )
 from cosmara._response import ChatResponse, Choice, PromptTokensDetails, Usage
-from cosmara._sse import SSEDecoder, SSEEvent
+from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
-from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
+from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
 
 __all__ = ["AnthropicProvider", "AnthropicStreamDecoder"]
 
@@ -554,29 +554,17 @@ def _tools(request: ChatRequest) -> tuple[list[dict[str, Any]], dict[str, Any] |
 
 
 # --- streaming ----------------------------------------------------------------------------
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(SSEStreamDecoder["AnthropicProvider"]):
     """SSE events ``message_start`` .. ``message_stop`` into OpenAI-shaped chunks."""
 
     def __init__(self, provider: AnthropicProvider, model: str) -> None:
-        self._provider = provider
-        self._model = model
-        self._sse = SSEDecoder()
+        super().__init__(provider, model)
         self._id = ""
         self._served = model
         self._created = int(time.time())
         self._usage: dict[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] = {}  # block index -> state
         self._tool_count = 0
-        self._finished = False
-
-    def feed(self, data: bytes) -> list[ChatChunk]:
-        return self._chunks(self._sse.feed(data))
-
-    def close(self) -> list[ChatChunk]:
-        chunks = self._chunks(self._sse.close())
-        if not self._finished:
-            raise self._provider.incomplete_stream(self._model)
-        return chunks
 
     def _chunk(self, delta: Delta, finish: str | None = None) -> ChatChunk:
         return ChatChunk(

@@ -55,9 +55,9 @@ from cosmara._messages import (
     UserMessage,
 )
 from cosmara._response import ChatResponse, Choice, PromptTokensDetails, Usage
-from cosmara._sse import SSEDecoder, SSEEvent
+from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
-from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
+from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
 
 __all__ = ["CohereProvider", "CohereStreamDecoder"]
 
@@ -346,7 +346,7 @@ class CohereProvider(HttpProvider):
         return super().request_id(headers) or headers.get("x-debug-trace-id")
 
 
-class CohereStreamDecoder:
+class CohereStreamDecoder(SSEStreamDecoder["CohereProvider"]):
     """Cohere v2 SSE: message-start, content-*, tool-plan-delta, tool-call-*, message-end.
 
     Citation events and unknown event types are ignored. ``message-end`` gives the finish
@@ -354,22 +354,10 @@ class CohereStreamDecoder:
     """
 
     def __init__(self, provider: CohereProvider, model: str) -> None:
-        self._provider = provider
-        self._model = model
-        self._sse = SSEDecoder()
+        super().__init__(provider, model)
         self._id = ""
-        self._finished = False
         self._blocks: dict[int, str] = {}  # content index -> "text" / "thinking"
         self._calls: dict[int, int] = {}  # Cohere tool-call index -> our index
-
-    def feed(self, data: bytes) -> list[ChatChunk]:
-        return self._chunks(self._sse.feed(data))
-
-    def close(self) -> list[ChatChunk]:
-        chunks = self._chunks(self._sse.close())
-        if not self._finished:
-            raise self._provider.incomplete_stream(self._model)
-        return chunks
 
     def _chunk(self, delta: Delta, finish_reason: str | None = None) -> ChatChunk:
         return ChatChunk(

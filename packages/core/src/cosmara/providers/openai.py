@@ -13,9 +13,9 @@ from cosmara._embeddings import EmbeddingRequest, EmbeddingResponse
 from cosmara._errors import InvalidResponseError, ProviderError
 from cosmara._messages import ChatRequest
 from cosmara._response import ChatResponse
-from cosmara._sse import SSEDecoder, SSEEvent
+from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk
-from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
+from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
 
 __all__ = ["OpenAIProvider", "OpenAIStreamDecoder"]
 
@@ -128,30 +128,15 @@ class OpenAIProvider(HttpProvider):
         return wait
 
 
-class OpenAIStreamDecoder:
-    """SSE events of ``chat.completion.chunk`` objects, ending with ``data: [DONE]``."""
-
-    def __init__(self, provider: OpenAIProvider, model: str) -> None:
-        self._provider = provider
-        self._model = model
-        self._sse = SSEDecoder()
-        self._done = False
-        self._finished = False
-
-    def feed(self, data: bytes) -> list[ChatChunk]:
-        return self._chunks(self._sse.feed(data))
-
-    def close(self) -> list[ChatChunk]:
-        chunks = self._chunks(self._sse.close())
-        if not (self._done or self._finished):
-            raise self._provider.incomplete_stream(self._model)
-        return chunks
+class OpenAIStreamDecoder(SSEStreamDecoder["OpenAIProvider"]):
+    """SSE events of ``chat.completion.chunk`` objects, ending with ``data: [DONE]`` (a
+    chunk with a finish reason also marks the answer complete)."""
 
     def _chunks(self, events: list[SSEEvent]) -> list[ChatChunk]:
         chunks = []
         for event in events:
             if event.data == "[DONE]":
-                self._done = True
+                self._finished = True
                 continue
             try:
                 chunk = ChatChunk.model_validate_json(event.data)
