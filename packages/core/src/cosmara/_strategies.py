@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal
 
 from cosmara._context import RequestContext
 from cosmara._health import HealthMonitor
@@ -29,7 +29,6 @@ Strategy = Callable[
     list[Target],
 ]
 
-_T = TypeVar("_T")
 _DEFAULT_OUTPUT_TOKENS = 500
 _UNPRICED = float("inf")
 _BALANCE: Mapping[str, float] = MappingProxyType({"cost": 0.4, "quality": 0.4, "latency": 0.2})
@@ -111,15 +110,17 @@ class Candidates(tuple[Target, ...]):
         """Positions by descending quality score; equal scores keep their order."""
         return sorted(range(len(self)), key=self.quality_keys.__getitem__)
 
-    def derived(self, source: Any, compute: Callable[[Candidates, Any], _T]) -> _T:
-        """``compute(self, source)``, remembered while ``source`` is the same object (a
-        group's options live as long as its client, so per-group work is done once)."""
-        memo: dict[int, tuple[Any, Any]] = self.__dict__.setdefault("_derived", {})
-        key = id(compute)
-        found = memo.get(key)
-        if found is None or found[0] is not source:
-            found = memo[key] = (source, compute(self, source))
-        return cast(_T, found[1])
+    def by_weight(self, weights: Mapping[str, float]) -> tuple[list[Target], list[float]]:
+        """The targets by descending weight and their cumulative weights in that order,
+        remembered while ``weights`` is the same object (a group's options live as long as
+        its client, so this is worked out once per group, not per request)."""
+        last = self.__dict__.get("_by_weight")
+        if last is None or last[0] is not weights:
+            shares = [weights.get(i, 0) for i in self.ids]
+            order = self.ranked([-share for share in shares])
+            cumulative = list(itertools.accumulate(sorted(shares, reverse=True)))
+            last = self.__dict__["_by_weight"] = (weights, order, cumulative)
+        return last[1], last[2]
 
     def ranked(self, keys: Sequence[float], order: Iterable[int] | None = None) -> list[Target]:
         """The targets by ascending key; ties keep ``order`` (by default, their own)."""
@@ -224,7 +225,7 @@ def weighted(
 ) -> list[Target]:
     """Traffic split: the first target drawn by weight, the rest by weight as fallbacks."""
     c = _columns(candidates)
-    by_weight, cumulative = c.derived(options.get("weights") or _NO_WEIGHTS, _split)
+    by_weight, cumulative = c.by_weight(options.get("weights") or _NO_WEIGHTS)
     if cumulative[-1] > 0:
         first = by_weight[bisect.bisect(cumulative, random.random() * cumulative[-1])]
     else:
@@ -233,14 +234,6 @@ def weighted(
     order.remove(first)
     order.insert(0, first)
     return order
-
-
-def _split(c: Candidates, weights: Mapping[str, float]) -> tuple[list[Target], list[float]]:
-    """The candidates by descending weight, and their cumulative weights in that order."""
-    shares = [weights.get(i, 0) for i in c.ids]
-    by_weight = c.ranked([-share for share in shares])
-    ordered = sorted(shares, reverse=True)
-    return by_weight, list(itertools.accumulate(ordered))
 
 
 def sticky(
