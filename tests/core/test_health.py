@@ -83,6 +83,13 @@ def test_resting_targets_follow_breakers_and_cooldowns() -> None:
     assert monitor.resting() == frozenset()
 
 
+def test_a_disabled_breaker_rests_nothing() -> None:
+    monitor, _, _ = _monitor(enabled=False, consecutive_failures=1)
+    monitor.record("a/m", ok=False, latency_ms=5, error="X")
+    assert monitor.allow("a/m")
+    assert monitor.resting() == frozenset()
+
+
 def test_a_failed_probe_reopens() -> None:
     monitor, clock, moves = _monitor(consecutive_failures=1, cooldown_seconds=10)
     monitor.record("p/m", ok=False, latency_ms=5, error="X")

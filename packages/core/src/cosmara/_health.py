@@ -27,6 +27,7 @@ __all__ = ["Admission", "BreakerPolicy", "HealthMonitor", "TargetHealth"]
 
 BreakerState = Literal["closed", "open", "half_open"]
 Admission = Literal["free", "probe"] | None
+_UNKNOWN: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
 
 
 class BreakerPolicy(BaseModel):
@@ -110,9 +111,8 @@ class HealthMonitor:
     ) -> None:
         self.policy = policy
         self._targets: dict[str, _Target] = {}
-        self._open_until: dict[str, float] = {}  # open breakers' cooldown ends, by target
         # ``resting()``'s last answer and until when it holds (reset by every breaker move).
-        self._resting: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
+        self._resting: tuple[frozenset[str], float] = _UNKNOWN
         self._lock = threading.Lock()
         self._clock = clock
         self._on_transition = on_transition
@@ -136,8 +136,7 @@ class HealthMonitor:
                     return None
                 changed = self._move(state, "half_open")
                 state.successes = state.probes = 0
-                self._open_until.pop(target, None)
-                self._resting = (frozenset(), float("-inf"))
+                self._resting = _UNKNOWN
             allowed = state.probes < self.policy.half_open_probes
             if allowed:
                 state.probes += 1
@@ -173,11 +172,7 @@ class HealthMonitor:
                 else self._record_failure(state, error, now)
             )
             if changed:
-                if state.state == "open":
-                    self._open_until[target] = state.opened_at + policy.cooldown_seconds
-                else:
-                    self._open_until.pop(target, None)
-                self._resting = (frozenset(), float("-inf"))
+                self._resting = _UNKNOWN
         if changed:
             self._announce(target, *changed)
 
@@ -224,16 +219,21 @@ class HealthMonitor:
         A target whose cooldown has ended is not resting even before its breaker moves to
         half-open (that happens when a request is next offered to it), so it gets its probes.
         """
-        if not self._open_until:
+        if not self.policy.enabled:
             return frozenset()
         now = self._clock()
         resting, valid_until = self._resting
         if now < valid_until:  # no breaker moved and no cooldown ended since it was made
             return resting
+        cooldown = self.policy.cooldown_seconds
         with self._lock:
-            resting = frozenset(t for t, until in self._open_until.items() if until > now)
-            ends = [until for until in self._open_until.values() if until > now]
-            self._resting = (resting, min(ends, default=float("inf")))
+            ends = {
+                target: state.opened_at + cooldown
+                for target, state in self._targets.items()
+                if state.state == "open" and state.opened_at + cooldown > now
+            }
+            resting = frozenset(ends)
+            self._resting = (resting, min(ends.values(), default=float("inf")))
         return resting
 
     # --- transitions (called with the lock held; announced after it is released) -----------
