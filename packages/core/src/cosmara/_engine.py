@@ -218,15 +218,8 @@ class Cosmara:
         Raises:
             UnknownModelError, MissingCredentialsError: as ``chat`` would.
         """
-        names = (*fallbacks, *self.config.fallbacks.get(model, ()))
-        groups = self._groups
-        if model not in groups and not any(name in groups for name in names):
-            return [target.info for target in self._router.plan(model, names).targets]
-        targets: list[Target] = []
-        for name in (model, *names):
-            found = groups.candidates(name) if name in groups else self._router.plan(name).targets
-            targets.extend(t for t in found if t not in targets)
-        return [target.info for target in targets]
+        names = (model, *fallbacks, *self.config.fallbacks.get(model, ()))
+        return [target.info for target in self._groups.every_target(names)]
 
     def count_text(self, text: str) -> int:
         """Estimated tokens in ``text``, by the same counter as ``count_tokens``."""

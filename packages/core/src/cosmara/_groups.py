@@ -171,6 +171,32 @@ class GroupRouter:
             found.extend(t for t in plan.targets if t not in found)
         return tuple(found)
 
+    def every_target(self, names: Sequence[str]) -> tuple[Target, ...]:
+        """Every target these names may be served by, in order, before any request: all of
+        a group's candidates, a model's or an alias's targets. Names without credentials are
+        passed over, as in plans.
+
+        Raises:
+            MissingCredentialsError: no name has a target with credentials.
+            UnknownModelError: a name resolves to nothing.
+        """
+        found: list[Target] = []
+        missing: MissingCredentialsError | None = None
+        for name in names:
+            try:
+                targets = (
+                    self.candidates(name)
+                    if name in self._groups
+                    else self._router.plan(name).targets
+                )
+            except MissingCredentialsError as error:
+                missing = missing or error
+                continue
+            found.extend(t for t in targets if t not in found)
+        if not found and missing is not None:
+            raise missing
+        return tuple(found)
+
     def _capable(self, name: str, needs: frozenset[str]) -> Candidates:
         """The group's candidates that can serve a request needing ``needs`` (remembered:
         a group has few distinct needs)."""
