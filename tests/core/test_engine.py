@@ -288,6 +288,43 @@ def test_extra_headers_and_custom_provider_name(emulator: Emulator) -> None:
     assert response.cosmara.cost_usd is None  # an unknown model is unpriced, never guessed
 
 
+def test_per_call_extra_headers_and_query_reach_every_path(emulator: Emulator) -> None:
+    providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    extras = {"extra_headers": {"X-Trace": "t-1"}, "extra_query": {"tenant": "a"}}
+    with Cosmara(providers=providers, load_entry_points=False) as client:
+        client.chat(model="openai/gpt-4o-mini", messages=HI, **extras)
+        list(client.stream(model="openai/gpt-4o-mini", messages=HI, **extras))
+        client.embed(model="openai/text-embedding-3-small", input="hi", **extras)
+        plain = client.chat(model="openai/gpt-4o-mini", messages=HI)
+    for sent in emulator.requests[:3]:
+        assert sent.headers["x-trace"] == "t-1"
+        assert sent.query == {"tenant": "a"}
+        assert "extra_headers" not in (sent.json or {})
+    assert "x-trace" not in emulator.requests[3].headers
+    assert plain.text == "Echo: Hello there"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"extra_headers": {"x-a": "v\r\nInjected: 1"}},
+        {"extra_headers": {"bad name": "v"}},
+        {"extra_headers": {"x-a": 5}},
+        {"extra_headers": {"x-a": "caf\u00e9"}},
+        {"extra_query": {"a": 1}},
+        {"extra_headers": ["x-a"]},
+    ],
+)
+def test_bad_extra_headers_fail_before_sending(emulator: Emulator, bad: dict[str, object]) -> None:
+    providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    with (
+        Cosmara(providers=providers, load_entry_points=False) as client,
+        pytest.raises(cosmara.RequestValidationError),
+    ):
+        client.chat(model="openai/gpt-4o-mini", messages=HI, **bad)
+    assert emulator.request_count == 0
+
+
 # --- faults and fallbacks --------------------------------------------------------------------
 
 

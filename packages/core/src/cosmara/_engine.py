@@ -11,6 +11,7 @@ the attempts are driven by thin sync and async drivers around ``AttemptLoop``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from cosmara._errors import (
     UnknownModelError,
 )
 from cosmara._groups import GroupRouter
+from cosmara._headers import checked_headers
 from cosmara._health import HealthMonitor, TargetHealth
 from cosmara._messages import AssistantMessage, ChatRequest
 from cosmara._meta import CosmaraMeta
@@ -66,6 +68,8 @@ class _Call:
     retry: RetryPolicy
     unfit: dict[str, ProviderError]  # targets skipped without a request, with the reason
     fallback_message: str | None = None  # the answer of last resort when every target failed
+    headers: dict[str, str] | None = None  # the call's extra_headers, sent to HTTP providers
+    query: dict[str, str] | None = None  # the call's extra_query parameters
 
 
 class Cosmara:
@@ -139,8 +143,9 @@ class Cosmara:
         """Send a chat request and return the response, with ``resp.cosmara`` filled.
 
         Takes a ``ChatRequest`` or its fields as keywords (``model``, ``messages``, ``tools``,
-        ``temperature``, ...), plus ``fallbacks``, ``timeout`` and the request context
-        (``user``, ``team``, ``org``, ``tags``, ``metadata``).
+        ``temperature``, ...), plus ``fallbacks``, ``timeout``, ``max_retries``,
+        ``extra_headers`` / ``extra_query`` (sent to HTTP providers with every attempt) and the
+        request context (``user``, ``team``, ``org``, ``tags``, ``metadata``).
 
         Raises:
             RequestValidationError: the request is malformed (before any network call).
@@ -284,6 +289,8 @@ class Cosmara:
         timeout = _call_timeouts(kwargs.pop("timeout", None))
         fallback_message = kwargs.pop("fallback_message", self.config.fallback_message)
         retry = _retry_policy(self.config.retry, kwargs.pop("max_retries", None))
+        headers = _extra_headers(kwargs.pop("extra_headers", None))
+        query = _extra_query(kwargs.pop("extra_query", None))
         who = {key: kwargs.pop(key) for key in _CONTEXT_KEYS if key in kwargs}
         if "user" in kwargs:
             who["user"] = kwargs["user"]
@@ -315,7 +322,9 @@ class Cosmara:
             unfit = {}
         if announce:
             self.plugins.emit("cosmara_request_start", request=request, context=context)
-        return _Call(request, context, plan, timeout, retry, unfit, fallback_message)
+        return _Call(
+            request, context, plan, timeout, retry, unfit, fallback_message, headers, query
+        )
 
     def _unfit(
         self, request: ChatRequest, plan: Plan, needs: frozenset[str], size: PromptSize
@@ -403,7 +412,7 @@ class Cosmara:
                 return provider.embed(request, model)
             return provider.chat(request, model)
         assert isinstance(provider, HttpProvider)
-        http = _describe(provider, request, model)
+        http = _with_extras(_describe(provider, request, model), call)
         response = self._transport.send(provider, http, self._timeouts(call, target))
         return _parse(provider, response, request, model)
 
@@ -414,7 +423,7 @@ class Cosmara:
                 return await provider.aembed(request, model)
             return await provider.achat(request, model)
         assert isinstance(provider, HttpProvider)
-        http = _describe(provider, request, model)
+        http = _with_extras(_describe(provider, request, model), call)
         response = await self._transport.asend(provider, http, self._timeouts(call, target))
         return _parse(provider, response, request, model)
 
@@ -432,7 +441,9 @@ class Cosmara:
                         close = getattr(chunks, "close", lambda: None)
                     else:
                         assert isinstance(provider, HttpProvider)
-                        http = provider.chat_request(call.request, target.model, stream=True)
+                        http = _with_extras(
+                            provider.chat_request(call.request, target.model, stream=True), call
+                        )
                         opened = self._transport.open_stream(
                             provider, http, self._timeouts(call, target)
                         )
@@ -477,7 +488,9 @@ class Cosmara:
                         close: Any = getattr(chunks, "aclose", None)
                     else:
                         assert isinstance(provider, HttpProvider)
-                        http = provider.chat_request(call.request, target.model, stream=True)
+                        http = _with_extras(
+                            provider.chat_request(call.request, target.model, stream=True), call
+                        )
                         timeouts = self._timeouts(call, target)
                         opened = await self._transport.aopen_stream(provider, http, timeouts)
                         if opened.status >= 400:
@@ -609,6 +622,15 @@ def _describe(provider: HttpProvider, request: Any, model: str) -> HttpRequest:
     if isinstance(request, EmbeddingRequest):
         return provider.embed_request(request, model)
     return provider.chat_request(request, model, stream=False)
+
+
+def _with_extras(http: HttpRequest, call: _Call) -> HttpRequest:
+    """The provider's request with the call's own headers and query parameters added."""
+    if call.headers is None and call.query is None:
+        return http
+    headers = {**http.headers, **(call.headers or {})}
+    params = {**(http.params or {}), **(call.query or {})} or None
+    return dataclasses.replace(http, headers=headers, params=params)
 
 
 def _parse(provider: HttpProvider, response: HttpResponse, request: Any, model: str) -> Any:
@@ -744,6 +766,26 @@ def _call_timeouts(value: Any) -> Timeouts | None:
         return Timeouts.coerce(value)
     except (ValueError, TypeError) as error:
         raise RequestValidationError(f"invalid timeout: {error}") from None
+
+
+def _extra_headers(value: Any) -> dict[str, str] | None:
+    if not value:
+        return None
+    try:
+        checked = checked_headers(value, "extra_headers")
+    except ValueError as error:
+        raise RequestValidationError(str(error)) from None
+    return {name.lower(): text for name, text in checked.items()}
+
+
+def _extra_query(value: Any) -> dict[str, str] | None:
+    if not value:
+        return None
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise RequestValidationError("extra_query must be a mapping of strings to strings")
+    return dict(value)
 
 
 def _retry_policy(configured: RetryPolicy, max_retries: Any) -> RetryPolicy:

@@ -1,0 +1,48 @@
+"""HTTP header names and values that are safe to send, checked before any request.
+
+A header value with a line break or a non-Latin-1 character makes httpx raise an error whose
+text holds the value (often a key); checking at configuration or call time turns that into a
+typed error that names the header and never shows its value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["checked_headers", "header_problem", "is_secret_header"]
+
+# RFC 9110 token characters.
+_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Visible ASCII, space and tab; no control characters, nothing outside ASCII.
+_VALUE = re.compile(r"^[\t\x20-\x7e]*$")
+# Headers that carry credentials, whatever the vendor calls them.
+_SECRET_NAME = re.compile(r"(authorization|api[-_]?key|token|secret|password|cookie)", re.I)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header of this name holds a credential (masked wherever it is shown)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def header_problem(name: Any, value: Any) -> str | None:
+    """Why this header cannot be sent (without showing its value), or None."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        return f"header name {name!r} is not a valid HTTP token"
+    if not isinstance(value, str):
+        return f"header {name!r} must have a string value, not {type(value).__name__}"
+    if not _VALUE.match(value):
+        return f"header {name!r} holds a control or non-ASCII character"
+    return None
+
+
+def checked_headers(headers: Any, where: str) -> dict[str, str]:
+    """``headers`` as a plain dict, or ``ValueError`` naming ``where`` and the bad header."""
+    if not isinstance(headers, Mapping):
+        raise ValueError(f"{where} must be a mapping of header names to strings")
+    for name, value in headers.items():
+        problem = header_problem(name, value)
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}")
+    return dict(headers)
