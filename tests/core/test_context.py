@@ -7,7 +7,7 @@ import pickle
 import pytest
 from pydantic import ValidationError
 
-from cosmara import RequestContext
+from cosmara import RequestContext, RequestValidationError
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_unknown_field_is_rejected() -> None:
 
 
 def test_tag_values_must_be_strings() -> None:
-    with pytest.raises(ValidationError, match="tags"):
+    with pytest.raises(RequestValidationError, match="tags"):
         RequestContext.build(tags={"n": 1})  # type: ignore[dict-item]
 
 

@@ -246,10 +246,38 @@ def test_bare_model_name_resolved_through_catalog(emulator: Emulator) -> None:
 
 
 def test_keys_from_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-1234")
-    with Cosmara(providers={"openai": {"base_url": emulator.base_url}}) as client:
+    # Key and address both from the environment, as the openai SDK reads them.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-1234\n")  # a trailing newline is dropped
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
+    with Cosmara(load_entry_points=False) as client:
         client.chat(model="openai/gpt-4o-mini", messages=HI)
-    assert emulator.requests[-1].headers["authorization"] == "Bearer sk-from-env-1234"
+    sent = emulator.requests[-1].headers
+    assert sent["authorization"] == "Bearer sk-from-env-1234"
+    assert sent["openai-organization"] == "org-env"
+
+
+def test_environment_key_never_goes_to_a_configured_third_party_host(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-1234")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-env")
+    for kind in ("openai", "azure"):
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", "azure-from-env")
+        providers = {kind: {"base_url": emulator.base_url}}
+        with (
+            Cosmara(providers=providers, load_entry_points=False) as client,
+            pytest.raises(cosmara.MissingCredentialsError, match=r"not sent there"),
+        ):
+            client.chat(model=f"{kind}/gpt-4o-mini", messages=HI)
+    assert emulator.request_count == 0
+    # Configured for that host, the key is sent; the environment's organization is not.
+    providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-for-the-proxy"}}
+    with Cosmara(providers=providers, load_entry_points=False) as client:
+        client.chat(model="openai/gpt-4o-mini", messages=HI)
+    sent = emulator.requests[-1].headers
+    assert sent["authorization"] == "Bearer sk-for-the-proxy"
+    assert "openai-organization" not in sent
 
 
 def test_azure_deployment_url_and_key_header(emulator: Emulator) -> None:

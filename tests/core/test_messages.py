@@ -278,11 +278,11 @@ def test_tool_choice_unknown_literal_fails() -> None:
     ("parameters", "message"),
     [
         ({"type": "string"}, "of type 'object'"),
-        ({"type": "object", "properties": ["city"]}, "'properties' must be an object"),
-        ({"type": "object", "properties": {}, "required": "city"}, "'required' must be a list"),
+        ({"type": "object", "properties": ["city"]}, "parameters.properties must be an object"),
+        ({"type": "object", "properties": {}, "required": "city"}, "required must be a list"),
         (
             {"type": "object", "properties": {}, "required": ["city", 3]},
-            "'required' must be a list",
+            "parameters.required must be a list",
         ),
     ],
     ids=["type-string", "properties-list", "required-string", "required-non-str-item"],

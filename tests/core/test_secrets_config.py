@@ -264,7 +264,7 @@ def test_secret_coerce() -> None:
     assert Secret.coerce("${NOT A NAME}") == Secret("${NOT A NAME}")
     existing = Secret("x")
     assert Secret.coerce(existing) is existing
-    with pytest.raises(TypeError, match="must be a string"):
+    with pytest.raises(ValueError, match="must be a string"):
         Secret.coerce(123)
 
 

@@ -19,9 +19,10 @@ def _client(emulator: Emulator, **config: object) -> Cosmara:
 
 
 def test_forms_and_presets() -> None:
-    assert Timeouts.coerce("quick") == Timeouts(connect=2, request=5)
+    assert Timeouts.coerce("quick") == Timeouts(connect=2, request=5, total=10)
     assert Timeouts.coerce("extended").request == 30
-    assert Timeouts.coerce(3) == Timeouts(connect=3, request=3)
+    # Plain seconds bound each answer and the whole call (retries and fallbacks included).
+    assert Timeouts.coerce(3) == Timeouts(connect=3, request=3, total=3)
     parts = Timeouts.coerce({"request": 20, "first_token": 4, "between_chunks": 2})
     assert (parts.first, parts.gap, parts.connect) == (4, 2, 10)
     with pytest.raises(ValueError, match="presets"):

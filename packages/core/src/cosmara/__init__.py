@@ -16,6 +16,7 @@ from cosmara._engine import Cosmara
 from cosmara._errors import (
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ContentFilteredError,
     ContextWindowExceededError,
@@ -88,6 +89,7 @@ __all__ = [
     "ChatResponse",
     "Choice",
     "ChunkChoice",
+    "ClientClosedError",
     "Clock",
     "CompletionTokensDetails",
     "ConfigurationError",

@@ -7,8 +7,8 @@ fire are decided here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from time import perf_counter
+from collections.abc import Callable, Iterator, Mapping
+from time import monotonic, perf_counter
 
 from cosmara._context import RequestContext
 from cosmara._errors import (
@@ -16,6 +16,7 @@ from cosmara._errors import (
     BadRequestError,
     ContentFilteredError,
     ContextWindowExceededError,
+    CosmaraError,
     ProviderError,
     ProviderUnavailableError,
 )
@@ -32,7 +33,9 @@ class AttemptLoop:
     """Walks a plan's targets in order until one succeeds or the failures are final.
 
     A retryable failure is retried on the same target (``delay`` says how long the driver
-    waits first) until the policy's retries are spent; then the next target is tried.
+    waits first) until the policy's retries are spent; then the next target is tried. With a
+    ``deadline`` (on ``clock``), no wait runs past it and no attempt starts after it: the
+    last failure is final.
     """
 
     def __init__(
@@ -45,6 +48,9 @@ class AttemptLoop:
         health: HealthMonitor,
         unfit: Mapping[str, ProviderError] | None = None,
         on_content_filter: tuple[Target, ...] = (),
+        *,
+        deadline: float | None = None,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         self.plan = plan
         # Tried next (once) when a provider's content policy refuses the request.
@@ -65,11 +71,14 @@ class AttemptLoop:
         self._sent_error: ProviderError | None = None  # from a request that was sent
         self._probing: Target | None = None  # a half-open probe sent, no outcome reported yet
         self._refused_window = 0  # the largest context window a provider said was too small
+        self._deadline = deadline
+        self._clock = clock
+        self._ended = False  # the request's end event has fired
 
     def __iter__(self) -> Iterator[Target]:
         targets = list(self.plan.targets)
         for position, target in enumerate(targets):  # grows when a content filter refuses
-            if self._stop:
+            if self._stop or (self.attempts and self._out_of_time()):
                 break
             if position and self._last_error is not None:
                 self._plugins.emit(
@@ -135,15 +144,28 @@ class AttemptLoop:
             return False
         if self._retries >= self._retry.max_retries or not self._retry.should_retry(error):
             return False
+        delay = self._retry.delay(self._retries + 1, error)
+        if self._out_of_time(after=delay):
+            return False  # the wait would outlast the call: the next target may still answer
         self._retries += 1
-        self.delay = self._retry.delay(self._retries, error)
+        self.delay = delay
         return True
+
+    def _out_of_time(self, after: float = 0.0) -> bool:
+        return self._deadline is not None and self._clock() + after >= self._deadline
 
     def __enter__(self) -> AttemptLoop:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         self.close()
+        if isinstance(error, CosmaraError) and not self._ended:
+            # A request refused by Cosmara itself mid-way (it cannot be encoded, the client
+            # closed) still gets its one end event.
+            self._ended = True
+            self._plugins.emit(
+                "cosmara_error", request=self._request, error=error, context=self._context
+            )
 
     def close(self) -> None:
         """The driver is done. A probe left without an outcome (the caller was cancelled, or
@@ -156,6 +178,7 @@ class AttemptLoop:
     def succeeded(self, target: Target, first_token_at: float | None = None) -> None:
         """Record a success; ``first_token_at`` (a ``perf_counter`` time) for streams."""
         self._probing = None
+        self._ended = True  # the driver announces the response
         latency = self._elapsed()
         first_token = (
             None if first_token_at is None else round((first_token_at - self._tried) * 1000, 3)
@@ -209,6 +232,7 @@ class AttemptLoop:
         return self.fail(error)
 
     def fail(self, error: ProviderError) -> ProviderError:
+        self._ended = True
         error.attempts = list(self.attempts)
         self._plugins.emit(
             "cosmara_error", request=self._request, error=error, context=self._context

@@ -12,7 +12,8 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import (
     BaseModel,
@@ -26,24 +27,32 @@ from pydantic import (
 )
 
 from cosmara._errors import ConfigurationError
+from cosmara._headers import checked_headers, is_secret_name
 from cosmara._health import BreakerPolicy
+from cosmara._limits import Limits
 from cosmara._retry import RetryPolicy
 from cosmara._rules import Rule
 from cosmara._secrets import Secret
 from cosmara._timeouts import Timeouts
+from cosmara._urls import split_base_url
 
 __all__ = ["BUILTIN_GROUPS", "CosmaraConfig", "GroupSettings", "ProviderSettings"]
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# Settings under such keys hold credentials: they become Secrets whatever provider reads them.
-_SECRET_KEY = re.compile(r"(^|_)(key|token|secret|password)$")
 CONFIG_ENV = "COSMARA_CONFIG"
 
 
 class ProviderSettings(BaseModel):
-    """How to reach one provider. Unknown keys are kept for provider-specific options."""
+    """How to reach one provider. Other keys are provider-specific options, checked against
+    what the provider's kind declares when a client is built.
 
-    model_config = ConfigDict(defer_build=True, extra="allow")
+    Credentials are ``Secret``s wherever they are given: ``api_key``, any option named like a
+    key, token, secret or password, header values named like credentials (``Authorization``,
+    ``x-api-key``, ...), and a ``user:password@`` in ``base_url``, which is taken out of the URL
+    and sent as HTTP Basic authentication.
+    """
+
+    model_config = ConfigDict(defer_build=True, extra="allow", hide_input_in_errors=True)
 
     type: str | None = Field(
         default=None, description="Registered provider kind; defaults to the entry's own name"
@@ -51,7 +60,7 @@ class ProviderSettings(BaseModel):
     api_key: Secret | None = None
     base_url: str | None = None
     timeout: Timeouts | None = None
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    headers: dict[str, str | Secret] = Field(default_factory=dict, repr=False)
     max_connections: int | None = Field(
         default=None,
         ge=1,
@@ -64,18 +73,51 @@ class ProviderSettings(BaseModel):
     def _timeout(cls, value: Any) -> Any:
         return None if value is None else Timeouts.coerce(value)
 
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and any(isinstance(v, Secret) for v in value.values()):
+            return value  # already checked (a copy of validated settings)
+        headers = checked_headers(value, "headers")
+        return {
+            name: Secret.coerce(text) if is_secret_name(name) else text
+            for name, text in headers.items()
+        }
+
     @model_validator(mode="before")
     @classmethod
     def _credentials_are_secrets(cls, data: Any) -> Any:
-        # Provider-specific credentials (azure_ad_token, ...) get the same care as api_key.
+        # Provider-specific credentials (azure_ad_token, ...) get the same care as api_key,
+        # and credentials written into base_url leave it.
         if not isinstance(data, Mapping):
             return data
-        return {
+        data = {
             key: Secret.coerce(value)
-            if isinstance(value, str) and _SECRET_KEY.search(str(key))
+            if isinstance(value, str) and is_secret_name(str(key))
             else value
             for key, value in data.items()
         }
+        if isinstance(data.get("base_url"), str):
+            url, userinfo = split_base_url(data["base_url"])
+            data["base_url"] = url
+            if userinfo is not None:
+                data["base_url_credentials"] = Secret(userinfo)
+        return data
+
+    @property
+    def header_values(self) -> dict[str, str]:
+        """The configured headers as sent: secrets read, ``base_url`` credentials as Basic auth."""
+        values = {
+            name: value.get() or "" if isinstance(value, Secret) else value
+            for name, value in self.headers.items()
+        }
+        userinfo = (self.model_extra or {}).get("base_url_credentials")
+        if isinstance(userinfo, Secret) and userinfo.get():
+            import base64
+
+            token = base64.b64encode(unquote(userinfo.get() or "").encode()).decode("ascii")
+            values.setdefault("authorization", f"Basic {token}")
+        return values
 
     @model_serializer(mode="wrap")
     def _dump_extra_secrets_masked(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -97,16 +139,25 @@ class GroupSettings(BaseModel):
     )
     strategy: str = "balanced"
     max_candidates: int = Field(default=3, ge=1, description="the first plus its fallbacks")
-    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="for 'weighted': a share of traffic per model"
     )
-    balance: dict[str, float] = Field(
+    balance: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="for 'balanced': cost, quality, latency weights"
     )
     rules: list[Rule] = Field(
         default_factory=list,
         description="checked in order; the first match decides, else the group's own models",
     )
+
+    @field_validator("balance")
+    @classmethod
+    def _balance_names(cls, balance: dict[str, float]) -> dict[str, float]:
+        unknown = set(balance) - {"cost", "quality", "latency"}
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise ValueError(f"unknown balance weight(s) {names}; use cost, quality, latency")
+        return balance
 
 
 BUILTIN_GROUPS = {
@@ -120,7 +171,7 @@ BUILTIN_GROUPS = {
 class CosmaraConfig(BaseModel):
     """Everything a ``Cosmara`` client is configured with."""
 
-    model_config = ConfigDict(defer_build=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid", hide_input_in_errors=True)
 
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     aliases: dict[str, str | list[str]] = Field(
@@ -161,6 +212,12 @@ class CosmaraConfig(BaseModel):
     default_provider: str | None = Field(
         default=None, description="Provider for bare model names the catalog does not know"
     )
+    limits: Limits = Field(
+        default_factory=Limits, description="Bounds on response bodies, stream events, errors"
+    )
+    async_transport: Literal["auto", "aiohttp", "httpx"] = Field(
+        default="auto", description="What async calls go through; auto: aiohttp if installed"
+    )
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -187,7 +244,15 @@ class CosmaraConfig(BaseModel):
         if source is None:
             path = os.environ.get(CONFIG_ENV)
             source = Path(path) if path else {}
-        raw = _read_toml(Path(source)) if isinstance(source, (str, Path)) else dict(source)
+        if isinstance(source, (str, Path)):
+            raw = _read_toml(Path(source))
+        elif isinstance(source, Mapping):
+            raw = dict(source)
+        else:
+            raise ConfigurationError(
+                "the configuration must be a CosmaraConfig, a mapping or a path of a "
+                f"cosmara.toml, not {type(source).__name__}"
+            )
         try:
             return cls.model_validate(_interpolate(raw))
         except ValidationError as error:
@@ -203,6 +268,8 @@ class CosmaraConfig(BaseModel):
         """A copy with these entries added or replaced (keyword arguments to ``Cosmara``)."""
         if not (providers or aliases or timeout is not None):
             return self
+        if not isinstance(providers or {}, Mapping) or not isinstance(aliases or {}, Mapping):
+            raise ConfigurationError("providers and aliases must be mappings")
         data = self.model_dump(exclude={"providers"})
         added = _interpolate(dict(providers or {}), in_providers=True)
         data["providers"] = {**self.providers, **added}
@@ -249,12 +316,7 @@ def _interpolate(value: Any, key: str = "", *, in_providers: bool = False) -> An
         return [_interpolate(item, key, in_providers=in_providers) for item in value]
     if not isinstance(value, str):
         return value
-    if (
-        in_providers
-        and _SECRET_KEY.search(key)
-        and _REFERENCE.fullmatch(value)
-        and ":-" not in value
-    ):
+    if in_providers and is_secret_name(key) and _REFERENCE.fullmatch(value) and ":-" not in value:
         return value
     return _substitute(value)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cosmara._errors import RequestValidationError
+
 __all__ = ["RequestContext"]
 
 
@@ -36,10 +38,21 @@ class RequestContext(BaseModel):
         metadata: Mapping[str, Any] | None = None,
         base: RequestContext | None = None,
     ) -> RequestContext:
-        """Merge per-call values over ``base`` (the client's defaults)."""
-        if isinstance(tags, str):
-            tags = [tags]  # one label, not its characters
-        tags = dict(tags) if isinstance(tags, Mapping) else dict.fromkeys(tags or (), "")
+        """Merge per-call values over ``base`` (the client's defaults).
+
+        Raises:
+            RequestValidationError: a value of the wrong type, naming the field.
+        """
+        for field, value in (("org", org), ("team", team), ("user", user)):
+            if value is not None and not isinstance(value, str):
+                raise RequestValidationError(
+                    f"{field} must be a string, not {type(value).__name__}"
+                )
+        tags = _labels(tags)
+        if metadata is not None and not (
+            isinstance(metadata, Mapping) and all(isinstance(key, str) for key in metadata)
+        ):
+            raise RequestValidationError("metadata must be a mapping with string keys")
         if base is None:
             return cls(org=org, team=team, user=user, tags=tags, metadata=dict(metadata or {}))
         return cls(
@@ -49,3 +62,21 @@ class RequestContext(BaseModel):
             tags={**base.tags, **tags},
             metadata={**base.metadata, **(metadata or {})},
         )
+
+
+def _labels(tags: object) -> dict[str, str]:
+    """Tags as key/value labels: a mapping of strings, one label, or a list of labels."""
+    if tags is None:
+        return {}
+    if isinstance(tags, str):
+        return {tags: ""}  # one label, not its characters
+    if isinstance(tags, Mapping):
+        if all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+            return dict(tags)
+    elif isinstance(tags, (list, tuple, set, frozenset)) and all(
+        isinstance(label, str) for label in tags
+    ):
+        return dict.fromkeys(tags, "")
+    raise RequestValidationError(
+        "tags must be a mapping of strings to strings, or a list of strings"
+    )

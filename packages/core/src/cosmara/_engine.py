@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -29,7 +37,10 @@ from cosmara._cost import CostEstimate, cost_of_usage, estimate_cost
 from cosmara._embeddings import EmbeddingRequest, EmbeddingResponse
 from cosmara._errors import (
     BadRequestError,
+    ConfigurationError,
     ContextWindowExceededError,
+    CosmaraError,
+    InvalidResponseError,
     ProviderError,
     RequestTimeoutError,
     RequestValidationError,
@@ -42,18 +53,20 @@ from cosmara._messages import AssistantMessage, ChatRequest
 from cosmara._meta import CosmaraMeta
 from cosmara._plugins import Plugins
 from cosmara._response import ChatResponse, Choice, Usage
-from cosmara._retry import RetryPolicy
+from cosmara._retry import MAX_RETRIES, RetryPolicy
 from cosmara._routing import Plan, ProviderSet, Router, Target
 from cosmara._strategies import BUILTIN_STRATEGIES, needed_capabilities
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, StreamAccumulator
 from cosmara._timeouts import Timeouts
 from cosmara._tokens import PromptSize, TokenCounter, most_tokens
-from cosmara._transport import Transport
+from cosmara._transport import AsyncStreamResponse, StreamResponse, Transport, Window
+from cosmara._transport._deadlines import within
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, LocalProvider
 
 __all__ = ["Cosmara"]
 
 _Request = TypeVar("_Request", ChatRequest, EmbeddingRequest)
+_T = TypeVar("_T")
 _CONTEXT_KEYS = ("org", "team", "tags", "metadata")  # ``user`` is also a request field
 
 
@@ -70,6 +83,7 @@ class _Call:
     fallback_message: str | None = None  # the answer of last resort when every target failed
     headers: dict[str, str] | None = None  # the call's extra_headers, sent to HTTP providers
     query: dict[str, str] | None = None  # the call's extra_query parameters
+    deadline: float | None = None  # the clock's monotonic time the whole call must end by
 
 
 class Cosmara:
@@ -111,9 +125,16 @@ class Cosmara:
         self.config = CosmaraConfig.load(config).merged(
             providers=providers, aliases=aliases, timeout=timeout
         )
+        try:
+            self._context = RequestContext.build(
+                org=org, team=team, user=user, tags=tags, metadata=metadata
+            )
+        except RequestValidationError as error:
+            raise ConfigurationError(f"the client's default context: {error}") from None
         self.plugins = Plugins(plugins, load_entry_points=load_entry_points)
         self.catalog = _build_catalog(self.config)
         self.providers = ProviderSet(self.config, self.plugins.provider_factories())
+        self.providers.check()
         self._router = Router(self.config, self.catalog, self.providers)
         self._health = HealthMonitor(
             self.config.breaker, on_transition=self._breaker_moved, clock=clock.monotonic
@@ -129,11 +150,12 @@ class Cosmara:
             strategies={**BUILTIN_STRATEGIES, **self.plugins.strategies()},
             clock=clock.now,
         )
-        self._transport = Transport(max_connections=self.config.max_connections)
-        self._tokens = TokenCounter()
-        self._context = RequestContext.build(
-            org=org, team=team, user=user, tags=tags, metadata=dict(metadata or {})
+        self._transport = Transport(
+            max_connections=self.config.max_connections,
+            limits=self.config.limits,
+            async_backend=self.config.async_transport,
         )
+        self._tokens = TokenCounter()
 
     def __repr__(self) -> str:
         return f"Cosmara(providers={sorted(self.config.providers)!r})"
@@ -285,7 +307,7 @@ class Cosmara:
         *,
         announce: bool = True,
     ) -> _Call:
-        given = kwargs.pop("fallbacks", None) or ()
+        given = _fallback_names(kwargs.pop("fallbacks", None))
         timeout = _call_timeouts(kwargs.pop("timeout", None))
         fallback_message = kwargs.pop("fallback_message", self.config.fallback_message)
         retry = _retry_policy(self.config.retry, kwargs.pop("max_retries", None))
@@ -304,8 +326,7 @@ class Cosmara:
             request = _validate(request_type, kwargs)
         elif kwargs:
             request = _validate(request_type, {**request.model_dump(), **kwargs})
-        fallbacks: tuple[str, ...] = (given,) if isinstance(given, str) else tuple(given)
-        fallbacks += tuple(self.config.fallbacks.get(request.model, ()))
+        fallbacks = given + tuple(self.config.fallbacks.get(request.model, ()))
         groups = self._groups
         if isinstance(request, ChatRequest):
             needs = needed_capabilities(request)
@@ -320,10 +341,21 @@ class Cosmara:
         else:
             plan = self._router.plan(request.model, fallbacks)
             unfit = {}
+        total = (timeout or self.config.timeout).total
+        deadline = None if total is None else self._clock.monotonic() + total
         if announce:
             self.plugins.emit("cosmara_request_start", request=request, context=context)
         return _Call(
-            request, context, plan, timeout, retry, unfit, fallback_message, headers, query
+            request,
+            context,
+            plan,
+            timeout,
+            retry,
+            unfit,
+            fallback_message,
+            headers,
+            query,
+            deadline,
         )
 
     def _unfit(
@@ -361,6 +393,24 @@ class Cosmara:
             or self.config.timeout
         )
 
+    def _window(self, call: _Call, target: Target, *, stream: bool) -> Window:
+        """What one attempt may spend: the answer's limit (a stream's first token's), never
+        past the call's own deadline."""
+        timeouts = self._timeouts(call, target)
+        now = time.monotonic()
+        until = now + (timeouts.first if stream else timeouts.request)
+        if call.deadline is not None:
+            until = min(until, now + call.deadline - self._clock.monotonic())
+        return Window(until, timeouts.connect, timeouts.pool or timeouts.connect)
+
+    def _gap_deadline(self, call: _Call, target: Target) -> float:
+        """When the next chunk of a stream that has begun must have arrived."""
+        now = time.monotonic()
+        until = now + self._timeouts(call, target).gap
+        if call.deadline is not None:
+            until = min(until, now + call.deadline - self._clock.monotonic())
+        return until
+
     def _content_filter_targets(self) -> tuple[Target, ...]:
         names = self.config.content_filter_fallbacks
         return self._router.plan(names[0], names[1:]).targets if names else ()
@@ -375,6 +425,8 @@ class Cosmara:
             self._health,
             call.unfit,
             self._content_filter_targets(),
+            deadline=call.deadline,
+            clock=self._clock.monotonic,
         )
 
     def _run(self, call: _Call) -> Any:
@@ -412,19 +464,23 @@ class Cosmara:
                 return provider.embed(request, model)
             return provider.chat(request, model)
         assert isinstance(provider, HttpProvider)
-        http = _with_extras(_describe(provider, request, model), call)
-        response = self._transport.send(provider, http, self._timeouts(call, target))
-        return _parse(provider, response, request, model)
+        http = _described(provider, request, model, call)
+        window = self._window(call, target, stream=False)
+        return _parse(provider, self._transport.send(provider, http, window), request, model)
 
     async def _asend(self, call: _Call, target: Target) -> Any:
         provider, request, model = target.provider, call.request, target.model
+        window = self._window(call, target, stream=False)
         if isinstance(provider, LocalProvider):
-            if isinstance(request, EmbeddingRequest):
-                return await provider.aembed(request, model)
-            return await provider.achat(request, model)
+            answer = (
+                provider.aembed(request, model)
+                if isinstance(request, EmbeddingRequest)
+                else provider.achat(request, model)
+            )
+            return await _in_time(answer, window.until, target)
         assert isinstance(provider, HttpProvider)
-        http = _with_extras(_describe(provider, request, model), call)
-        response = await self._transport.asend(provider, http, self._timeouts(call, target))
+        http = _described(provider, request, model, call)
+        response = await self._transport.asend(provider, http, window)
         return _parse(provider, response, request, model)
 
     def _stream(self, call: _Call) -> Iterator[ChatChunk]:
@@ -433,6 +489,8 @@ class Cosmara:
                 if loop.delay:
                     self._clock.sleep(loop.delay)
                 provider = target.provider
+                window = self._window(call, target, stream=True)
+                pace: _Pace | StreamResponse = _Pace(window.until)  # in-process: unbounded
                 try:
                     if isinstance(provider, LocalProvider):
                         chunks: Iterator[ChatChunk] = iter(
@@ -441,18 +499,13 @@ class Cosmara:
                         close = getattr(chunks, "close", lambda: None)
                     else:
                         assert isinstance(provider, HttpProvider)
-                        http = _with_extras(
-                            provider.chat_request(call.request, target.model, stream=True), call
-                        )
-                        opened = self._transport.open_stream(
-                            provider, http, self._timeouts(call, target)
-                        )
-                        if opened.status >= 400:
-                            raise provider.parse_error(opened.read(), target.model)
-                        chunks, close = (
-                            _decode(provider, target.model, opened.iter_bytes()),
-                            opened.close,
-                        )
+                        http = _described(provider, call.request, target.model, call, stream=True)
+                        opened = self._transport.open_stream(provider, http, window)
+                        if opened.status >= 300:
+                            raise _error_of(provider, opened.read(), target.model)
+                        pace = opened
+                        chunks = _decode(provider, target.model, opened.iter_bytes())
+                        close = opened.close
                 except ProviderError as error:
                     loop.failed(target, error)
                     continue
@@ -460,7 +513,10 @@ class Cosmara:
                 try:
                     for chunk in chunks:
                         yield from gate.admit(chunk)
+                        if gate.opened:
+                            pace.deadline = self._gap_deadline(call, target)
                 except ProviderError as error:
+                    error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
                     if not gate.opened:
                         continue  # nothing reached the caller yet: the next try takes over unseen
@@ -480,21 +536,20 @@ class Cosmara:
                 if loop.delay:
                     await self._clock.asleep(loop.delay)
                 provider = target.provider
+                window = self._window(call, target, stream=True)
                 try:
                     if isinstance(provider, LocalProvider):
-                        chunks: AsyncIterator[ChatChunk] = provider.astream(
-                            call.request, target.model
-                        )
-                        close: Any = getattr(chunks, "aclose", None)
+                        local = _Pace(window.until)
+                        pace: _Pace | AsyncStreamResponse = local
+                        chunks = local.bound(provider.astream(call.request, target.model), target)
+                        close: Any = chunks.aclose
                     else:
                         assert isinstance(provider, HttpProvider)
-                        http = _with_extras(
-                            provider.chat_request(call.request, target.model, stream=True), call
-                        )
-                        timeouts = self._timeouts(call, target)
-                        opened = await self._transport.aopen_stream(provider, http, timeouts)
-                        if opened.status >= 400:
-                            raise provider.parse_error(await opened.read(), target.model)
+                        http = _described(provider, call.request, target.model, call, stream=True)
+                        opened = await self._transport.aopen_stream(provider, http, window)
+                        if opened.status >= 300:
+                            raise _error_of(provider, await opened.read(), target.model)
+                        pace = opened
                         chunks = _adecode(provider, target.model, opened.iter_bytes())
                         close = opened.close
                 except ProviderError as error:
@@ -502,17 +557,19 @@ class Cosmara:
                     continue
                 gate = _FirstTokenGate()
                 try:
-                    async for chunk in _within(chunks, gate, self._timeouts(call, target), target):
+                    async for chunk in chunks:
                         for admitted in gate.admit(chunk):
                             yield admitted
+                        if gate.opened:
+                            pace.deadline = self._gap_deadline(call, target)
                 except ProviderError as error:
+                    error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
                     if not gate.opened:
                         continue  # nothing reached the caller yet: the next try takes over unseen
                     raise loop.fail(self._interrupted(call, target, gate, error)) from None
                 finally:
-                    if close is not None:
-                        await close()
+                    await close()
                 for held in gate.release():
                     yield held
                 loop.succeeded(target, first_token_at=gate.opened_at)
@@ -521,6 +578,27 @@ class Cosmara:
             answer = self._last_resort(call, loop, loop.final_error())
             for chunk in _as_chunks(answer):
                 yield chunk
+
+    def _stalled(
+        self, error: ProviderError, call: _Call, target: Target, gate: _FirstTokenGate
+    ) -> ProviderError:
+        """A stream's timeout, said as the limit that ran out: the call's total, the first
+        token's, or the gap between two chunks."""
+        if not isinstance(error, RequestTimeoutError) or error.code is not None:
+            return error
+        timeouts = self._timeouts(call, target)
+        if call.deadline is not None and call.deadline - self._clock.monotonic() <= 0.01:
+            code, what = "deadline_exceeded", "the call's total timeout passed"
+        elif gate.opened:
+            code, what = "stream_stalled", f"waited more than {timeouts.gap:g} s between chunks"
+        else:
+            code, what = (
+                "first_token_timeout",
+                (f"waited more than {timeouts.first:g} s for the first token"),
+            )
+        return RequestTimeoutError(
+            what, provider=target.provider.name, model=target.model, code=code
+        )
 
     def _interrupted(
         self, call: _Call, target: Target, gate: _FirstTokenGate, error: ProviderError
@@ -618,14 +696,26 @@ class Cosmara:
         )
 
 
-def _describe(provider: HttpProvider, request: Any, model: str) -> HttpRequest:
-    if isinstance(request, EmbeddingRequest):
-        return provider.embed_request(request, model)
-    return provider.chat_request(request, model, stream=False)
+def _described(
+    provider: HttpProvider, request: Any, model: str, call: _Call, *, stream: bool = False
+) -> HttpRequest:
+    """The provider's HTTP request, with the call's own headers and query parameters.
 
-
-def _with_extras(http: HttpRequest, call: _Call) -> HttpRequest:
-    """The provider's request with the call's own headers and query parameters added."""
+    Raises:
+        RequestValidationError: the request cannot be put on the wire (a lone surrogate in
+            its text, a value JSON cannot carry): nothing is sent to any target.
+    """
+    try:
+        if isinstance(request, EmbeddingRequest):
+            http = provider.embed_request(request, model)
+        else:
+            http = provider.chat_request(request, model, stream=stream)
+    except CosmaraError:
+        raise
+    except (ValueError, TypeError, RecursionError) as error:
+        raise RequestValidationError(
+            f"the request cannot be sent as JSON: {_first_line(error)}"
+        ) from None
     if call.headers is None and call.query is None:
         return http
     headers = {**http.headers, **(call.headers or {})}
@@ -634,11 +724,37 @@ def _with_extras(http: HttpRequest, call: _Call) -> HttpRequest:
 
 
 def _parse(provider: HttpProvider, response: HttpResponse, request: Any, model: str) -> Any:
-    if response.status >= 400:
-        raise provider.parse_error(response, model)
-    if isinstance(request, EmbeddingRequest):
-        return provider.parse_embed(response, model)
-    return provider.parse_chat(response, model)
+    """The answer in a response, or its typed error; a body no parser can make sense of (too
+    deep, wrong types, bytes that are not text) is an ``InvalidResponseError``."""
+    if response.status >= 300:
+        raise _error_of(provider, response, model)
+    try:
+        if isinstance(request, EmbeddingRequest):
+            return provider.parse_embed(response, model)
+        return provider.parse_chat(response, model)
+    except CosmaraError:
+        raise
+    except Exception as error:
+        raise _unreadable(provider, model, error) from None
+
+
+def _error_of(provider: HttpProvider, response: HttpResponse, model: str) -> ProviderError:
+    try:
+        return provider.parse_error(response, model)
+    except Exception as error:
+        return _unreadable(provider, model, error)
+
+
+def _unreadable(provider: HttpProvider, model: str, error: BaseException) -> ProviderError:
+    return InvalidResponseError(
+        f"could not read the response ({type(error).__name__})",
+        provider=provider.name,
+        model=model,
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 class _FirstTokenGate:
@@ -676,8 +792,49 @@ class _FirstTokenGate:
         return held
 
 
+class _Chunks:
+    """A provider's stream decoder, held to the stream limits: at most ``limits.event_bytes``
+    may arrive without making a chunk (one SSE line or event, one NDJSON line), and whatever
+    the decoder cannot make sense of is an ``InvalidResponseError``."""
+
+    def __init__(self, provider: HttpProvider, model: str) -> None:
+        self._provider = provider
+        self._model = model
+        self._decoder = provider.stream_decoder(model)
+        self._limit = provider.limits.event_bytes
+        self._pending = 0
+
+    def feed(self, data: bytes) -> list[ChatChunk]:
+        self._pending += len(data)
+        chunks = self._guarded(self._decoder.feed, data)
+        if chunks:
+            self._pending = 0
+        elif self._pending > self._limit:
+            raise InvalidResponseError(
+                f"the stream sent more than {self._limit:,} bytes without a complete event "
+                "(limits.event_bytes)",
+                provider=self._provider.name,
+                model=self._model,
+                code="response_too_large",
+                retryable=False,
+            )
+        return chunks
+
+    def close(self) -> list[ChatChunk]:
+        return self._guarded(self._decoder.close)
+
+    def _guarded(self, step: Any, *args: Any) -> list[ChatChunk]:
+        try:
+            chunks: list[ChatChunk] = step(*args)
+        except CosmaraError:
+            raise
+        except Exception as error:  # invalid UTF-8, JSON nested too deep, wrong shapes
+            raise _unreadable(self._provider, self._model, error) from None
+        return chunks
+
+
 def _decode(provider: HttpProvider, model: str, data: Iterator[bytes]) -> Iterator[ChatChunk]:
-    decoder = provider.stream_decoder(model)
+    decoder = _Chunks(provider, model)
     for piece in data:
         yield from decoder.feed(piece)
     yield from decoder.close()
@@ -685,13 +842,49 @@ def _decode(provider: HttpProvider, model: str, data: Iterator[bytes]) -> Iterat
 
 async def _adecode(
     provider: HttpProvider, model: str, data: AsyncIterator[bytes]
-) -> AsyncIterator[ChatChunk]:
-    decoder = provider.stream_decoder(model)
+) -> AsyncGenerator[ChatChunk, None]:
+    decoder = _Chunks(provider, model)
     async for piece in data:
         for chunk in decoder.feed(piece):
             yield chunk
     for chunk in decoder.close():
         yield chunk
+
+
+class _Pace:
+    """The deadline of a stream's next chunk, for streams the transport does not read: an
+    in-process provider's (held to it when async; a blocking one cannot be interrupted)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    async def bound(
+        self, chunks: AsyncIterator[ChatChunk], target: Target
+    ) -> AsyncGenerator[ChatChunk, None]:
+        iterator = chunks.__aiter__()
+        try:
+            while True:
+                try:
+                    chunk = await _in_time(iterator.__anext__(), self.deadline, target)
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            closing = getattr(iterator, "aclose", None)
+            if closing is not None:
+                await closing()
+
+
+async def _in_time(answer: Awaitable[_T], until: float, target: Target) -> _T:
+    """``await answer`` by the ``time.monotonic()`` deadline ``until``."""
+    import asyncio
+
+    try:
+        return await within(answer, until)
+    except (TimeoutError, asyncio.TimeoutError):
+        raise RequestTimeoutError(
+            "the provider did not answer in time", provider=target.provider.name, model=target.model
+        ) from None
 
 
 def _incapable(target: Target, missing: frozenset[str]) -> ProviderError:
@@ -735,30 +928,6 @@ def _as_chunks(response: ChatResponse) -> list[ChatChunk]:
     ]
 
 
-async def _within(
-    chunks: AsyncIterator[ChatChunk], gate: _FirstTokenGate, timeouts: Timeouts, target: Target
-) -> AsyncIterator[ChatChunk]:
-    """Chunks, each within its limit: the first token's until content arrives, then the gap's."""
-    import asyncio
-
-    iterator = chunks.__aiter__()
-    while True:
-        limit = timeouts.gap if gate.opened else timeouts.first
-        try:
-            chunk = await asyncio.wait_for(iterator.__anext__(), limit)
-        except StopAsyncIteration:
-            return
-        except asyncio.TimeoutError:
-            what = "between two chunks" if gate.opened else "for the first token"
-            raise RequestTimeoutError(
-                f"waited more than {limit:g} s {what}",
-                provider=target.provider.name,
-                model=target.model,
-                code="stream_stalled" if gate.opened else "first_token_timeout",
-            ) from None
-        yield chunk
-
-
 def _call_timeouts(value: Any) -> Timeouts | None:
     if value is None:
         return None
@@ -791,11 +960,27 @@ def _extra_query(value: Any) -> dict[str, str] | None:
 def _retry_policy(configured: RetryPolicy, max_retries: Any) -> RetryPolicy:
     if max_retries is None:
         return configured
-    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+    if (
+        not isinstance(max_retries, int)
+        or isinstance(max_retries, bool)
+        or not 0 <= max_retries <= MAX_RETRIES
+    ):
         raise RequestValidationError(
-            f"max_retries must be a non-negative integer, not {max_retries!r}"
+            f"max_retries must be an integer from 0 to {MAX_RETRIES}, not {max_retries!r}"
         )
     return configured.model_copy(update={"max_retries": max_retries})
+
+
+def _fallback_names(given: Any) -> tuple[str, ...]:
+    """The call's fallbacks: one model name or a list of them."""
+    if given is None:
+        return ()
+    names = (given,) if isinstance(given, str) else given
+    if not isinstance(names, (list, tuple)) or not all(
+        isinstance(name, str) and name for name in names
+    ):
+        raise RequestValidationError("fallbacks must be a model name or a list of model names")
+    return tuple(names)
 
 
 def _validate(request_type: type[_Request], data: dict[str, Any]) -> _Request:

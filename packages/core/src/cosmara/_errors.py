@@ -7,6 +7,7 @@ Every failure a caller can see is one of these, whichever provider or surface pr
     │   └── MissingCredentialsError     no API key for the chosen provider
     ├── RequestValidationError          bad input, raised before any network call (also ValueError)
     │   └── UnknownModelError           unknown provider prefix or model name (also LookupError)
+    ├── ClientClosedError               the client was closed (also RuntimeError)
     └── ProviderError                   the provider (or the way to it) failed
         ├── AuthenticationError         401
         ├── PermissionDeniedError       403
@@ -18,7 +19,7 @@ Every failure a caller can see is one of these, whichever provider or surface pr
         ├── ProviderUnavailableError    5xx, 529 overloaded
         ├── RequestTimeoutError         connect / read / whole-request timeout
         ├── ProviderConnectionError     refused, reset, cut stream
-        └── InvalidResponseError        a body we cannot parse
+        └── InvalidResponseError        a body we cannot parse, or one over a configured limit
 
 ``ProviderError.retryable`` says whether sending the same request again may succeed; the
 resilience layer decides what to do with it. ``attempts`` is filled by the engine when every
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ContentFilteredError",
     "ContextWindowExceededError",
@@ -72,6 +74,11 @@ class RequestValidationError(CosmaraError, ValueError):
 
 class UnknownModelError(RequestValidationError, LookupError):
     """The model name names no registered provider or catalog entry."""
+
+
+class ClientClosedError(CosmaraError, RuntimeError):
+    """The client was closed; calls in flight when it closed end with this error too, and
+    never count against a provider's health."""
 
 
 class ProviderError(CosmaraError):
@@ -198,6 +205,7 @@ class ProviderConnectionError(ProviderError):
 
 
 class InvalidResponseError(ProviderError):
-    """The provider answered with a body that is not what its API documents."""
+    """The provider answered with a body that is not what its API documents, or one larger
+    than the client's ``limits`` allow (code ``response_too_large``, not retried)."""
 
     default_retryable = True

@@ -11,18 +11,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["checked_headers", "header_problem", "is_secret_header"]
+__all__ = ["checked_headers", "header_problem", "is_secret_name"]
 
 # RFC 9110 token characters.
 _NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Visible ASCII, space and tab; no control characters, nothing outside ASCII.
 _VALUE = re.compile(r"^[\t\x20-\x7e]*$")
-# Headers that carry credentials, whatever the vendor calls them.
-_SECRET_NAME = re.compile(r"(authorization|api[-_]?key|token|secret|password|cookie)", re.I)
+# Settings and headers that carry credentials, whatever a vendor calls them: ``api_key``,
+# ``x-api-key``, ``azure_ad_token``, ``aws_secret_access_key``, ``Authorization``, ``Cookie``.
+_SECRET_NAME = re.compile(
+    r"(^|[-_])(key|token|secret|password|passphrase|credentials?)$|authorization|cookie", re.I
+)
 
 
-def is_secret_header(name: str) -> bool:
-    """Whether a header of this name holds a credential (masked wherever it is shown)."""
+def is_secret_name(name: str) -> bool:
+    """Whether a setting or header of this name holds a credential (masked wherever shown)."""
     return bool(_SECRET_NAME.search(name))
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cosmara._schema import json_value_problem, schema_problem
+
 __all__ = [
     "AssistantMessage",
     "ChatRequest",
@@ -163,12 +165,9 @@ class FunctionDefinition(_Open):
     def _parameters_are_object_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
         if schema.get("type", "object") != "object":
             raise ValueError("tool parameters must be a JSON Schema of type 'object'")
-        properties = schema.get("properties", {})
-        if not isinstance(properties, dict):
-            raise ValueError("tool parameters 'properties' must be an object")
-        required = schema.get("required", [])
-        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-            raise ValueError("tool parameters 'required' must be a list of property names")
+        problem = schema_problem(schema, "parameters")
+        if problem is not None:
+            raise ValueError(problem)
         return schema
 
 
@@ -195,6 +194,14 @@ class JSONSchemaFormat(_Open):
     model_config = ConfigDict(
         defer_build=True, extra="allow", populate_by_name=True, serialize_by_alias=True
     )
+
+    @field_validator("schema_")
+    @classmethod
+    def _is_a_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        problem = schema_problem(schema, "schema")
+        if problem is not None:
+            raise ValueError(problem)
+        return schema
 
 
 class ResponseFormat(_Open):
@@ -232,6 +239,25 @@ class ChatRequest(_Open):
         if isinstance(stop, list) and not all(stop):
             raise ValueError("stop sequences must be non-empty strings")
         return stop
+
+    @field_validator("tools")
+    @classmethod
+    def _tool_names_unique(cls, tools: list[Tool] | None) -> list[Tool] | None:
+        seen: set[str] = set()
+        for tool in tools or ():
+            if tool.function.name in seen:
+                raise ValueError(f"two tools are named {tool.function.name!r}")
+            seen.add(tool.function.name)
+        return tools
+
+    @model_validator(mode="after")
+    def _extra_fields_are_json(self) -> ChatRequest:
+        # Provider-specific parameters travel as they are: they must be JSON.
+        for name, value in (self.model_extra or {}).items():
+            problem = json_value_problem(value, name)
+            if problem is not None:
+                raise ValueError(problem)
+        return self
 
     @model_validator(mode="after")
     def _tool_choice_matches_tools(self) -> ChatRequest:

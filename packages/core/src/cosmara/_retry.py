@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
@@ -9,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cosmara._errors import ProviderError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["MAX_RETRIES", "RetryPolicy"]
+
+MAX_RETRIES = 20
 
 
 class RetryPolicy(BaseModel):
@@ -21,7 +24,7 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    max_retries: int = Field(default=0, ge=0, le=20)
+    max_retries: int = Field(default=0, ge=0, le=MAX_RETRIES)
     initial_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=8.0, ge=0)
     multiplier: float = Field(default=2.0, ge=1)
@@ -40,7 +43,8 @@ class RetryPolicy(BaseModel):
         self, retry_number: int, error: ProviderError, rand: Callable[[], float] = random.random
     ) -> float:
         """Seconds to wait before retry ``retry_number`` (1 for the first retry)."""
-        if error.retry_after is not None:
-            return min(error.retry_after, self.retry_after_cap)
+        wait = error.retry_after
+        if wait is not None and math.isfinite(wait) and wait >= 0:
+            return min(wait, self.retry_after_cap)
         base = min(self.initial_delay * self.multiplier ** (retry_number - 1), self.max_delay)
         return max(base * (1 + self.jitter * (2 * rand() - 1)), 0.0)

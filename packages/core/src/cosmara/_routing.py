@@ -22,6 +22,7 @@ from cosmara.providers._base import HttpProvider, Provider
 __all__ = ["Plan", "ProviderSet", "Router", "Target"]
 
 _REMEMBERED_PLANS = 512
+_INTERNAL_SETTINGS = frozenset({"base_url_credentials"})  # set by ProviderSettings itself
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ProviderSet:
 
     def __init__(self, config: CosmaraConfig, factories: dict[str, ProviderFactory]) -> None:
         self._settings = config.providers
+        self._limits = config.limits
         self._factories = factories
         self._instances: dict[str, Provider] = {}
 
@@ -70,6 +72,16 @@ class ProviderSet:
             provider = self._instances[name] = self._create(name)
         return provider
 
+    def check(self) -> None:
+        """Create every configured provider now, so a mistake in its settings (an unknown
+        kind, a misspelt option) is a configuration error before any request.
+
+        Raises:
+            ConfigurationError: as above.
+        """
+        for name in self._settings:
+            self.get(name)
+
     def _create(self, name: str) -> Provider:
         settings = self._settings.get(name) or ProviderSettings()
         kind = settings.type or name
@@ -80,6 +92,14 @@ class ProviderSet:
         provider = factory(name, settings)
         if not isinstance(provider, Provider):
             raise ConfigurationError(f"the factory for {kind!r} did not return a Provider")
+        unknown = set(settings.model_extra or ()) - provider.settings_fields - _INTERNAL_SETTINGS
+        if unknown:
+            known = ", ".join(sorted({*ProviderSettings.model_fields, *provider.settings_fields}))
+            raise ConfigurationError(
+                f"providers.{name}: unknown setting(s) {', '.join(sorted(unknown))} for a "
+                f"{kind!r} provider; known: {known}"
+            )
+        provider.limits = self._limits
         return provider
 
 

@@ -15,7 +15,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from cosmara._context import RequestContext
-    from cosmara._errors import ProviderError
+    from cosmara._errors import CosmaraError, ProviderError
     from cosmara._meta import Attempt
 
 __all__ = ["ProviderFactory", "hookimpl", "hookspec"]
@@ -55,10 +55,12 @@ def cosmara_response(request: Any, response: Any, context: RequestContext) -> No
 
 
 @hookspec
-def cosmara_error(request: Any, error: ProviderError, context: RequestContext) -> None:
-    """A request failed for good; ``error.attempts`` lists every try. A stream that failed
-    after content reached the caller also carries ``partial_text``, ``usage`` and
-    ``cost_usd``: what was streamed, and what it cost."""
+def cosmara_error(request: Any, error: CosmaraError, context: RequestContext) -> None:
+    """A request failed for good. Usually a ``ProviderError`` whose ``attempts`` lists every
+    try (a stream that failed after content reached the caller also carries
+    ``partial_text``, ``usage`` and ``cost_usd``: what was streamed, and what it cost); else
+    the error Cosmara stopped the request with after announcing it (``ClientClosedError``, a
+    ``RequestValidationError`` for a request that could not be encoded)."""
 
 
 @hookspec

@@ -9,6 +9,7 @@ every provider gets pooling, timeouts, retries and test replay for free. A ``Loc
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from abc import ABC, abstractmethod
@@ -33,10 +34,13 @@ from cosmara._errors import (
     RateLimitError,
     RequestTimeoutError,
 )
+from cosmara._limits import Limits
 from cosmara._messages import ChatRequest
 from cosmara._response import ChatResponse
+from cosmara._secrets import environment_secret
 from cosmara._sse import SSEDecoder, SSEEvent
 from cosmara._stream import ChatChunk
+from cosmara._urls import split_base_url
 
 __all__ = [
     "HttpProvider",
@@ -46,8 +50,11 @@ __all__ = [
     "Provider",
     "StreamDecoder",
     "error_class_for_status",
+    "loads",
     "retry_after_seconds",
 ]
+
+_DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -93,27 +100,38 @@ _STATUS_ERRORS: dict[int, type[ProviderError]] = {
 
 
 def error_class_for_status(status: int) -> type[ProviderError]:
-    """The typed error for an HTTP status, before any code- or message-based refinement."""
+    """The typed error for an HTTP status, before any code- or message-based refinement.
+
+    A 5xx is the provider failing; a status outside 4xx and 5xx (a redirect the engine does not
+    follow, say) is not an answer its API documents: both fail over to the next target."""
     if status >= 500:
         return ProviderUnavailableError
+    if status < 400:
+        return InvalidResponseError
     return _STATUS_ERRORS.get(status, BadRequestError)
 
 
+def loads(text: str | bytes) -> Any:
+    """JSON, or None for anything that is not: malformed, or nested too deep to decode."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (delta-seconds or HTTP-date)."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000, 0.0)
-        except ValueError:
-            pass
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (delta-seconds or HTTP-date).
+
+    A value that is not a finite, non-negative number of seconds is ignored."""
+    milliseconds = _seconds(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
     import email.utils  # only error responses get here
 
     try:
@@ -124,14 +142,26 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     return max(moment.timestamp() - current, 0.0)
 
 
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
+
+
 class Provider:
     """Common identity of every provider instance (``name`` is its configured name)."""
 
     kind: ClassVar[str] = ""  # the registered provider kind; catalog entries are keyed by it
+    # Provider-specific settings this kind reads, beyond ProviderSettings' own fields: any
+    # other key under [providers.NAME] is a configuration error (a typo like ``base_ulr``).
+    settings_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         self.name = name
         self.settings = settings
+        self.limits = _DEFAULT_LIMITS  # the client's limits, set when the client creates it
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -153,7 +183,11 @@ class HttpProvider(Provider, ABC):
     default_base_url: ClassVar[str | None] = None
     base_url_env: ClassVar[str | None] = None
     api_key_env: ClassVar[str | None] = None
+    fallback_api_key_env: ClassVar[str | None] = None  # read when api_key_env is unset
     requires_api_key: ClassVar[bool] = True
+    # Hosts (and their subdomains) that are the provider's own besides its default one: the
+    # environment's key may be sent there.
+    key_hosts: ClassVar[tuple[str, ...]] = ()
 
     # Error codes and message fragments that refine the status-based error class.
     error_codes: ClassVar[Mapping[str, type[ProviderError]]] = {
@@ -173,21 +207,58 @@ class HttpProvider(Provider, ABC):
 
     @property
     def base_url(self) -> str:
-        url = (
-            self.settings.base_url
-            or (os.environ.get(self.base_url_env) if self.base_url_env else None)
-            or self.default_base_url
-        )
+        """The configured base URL, else the provider's environment variable, else its default.
+
+        Raises:
+            ConfigurationError: none is set, or the environment's is not an http(s) URL.
+        """
+        url = self.settings.base_url or self.environment_base_url() or self.default_base_url
         if not url:
             raise ConfigurationError(f"provider {self.name!r} needs a base_url")
         return url.rstrip("/")
 
+    def environment_base_url(self) -> str | None:
+        """The base URL from the provider's environment variable, checked (None when unset)."""
+        url = os.environ.get(self.base_url_env, "").strip() if self.base_url_env else ""
+        if not url:
+            return None
+        try:
+            checked, userinfo = split_base_url(url)
+        except ValueError as error:
+            raise ConfigurationError(f"${self.base_url_env}: {error}") from None
+        if userinfo is not None:
+            raise ConfigurationError(
+                f"${self.base_url_env} holds credentials; configure them as "
+                f"providers.{self.name}.headers or api_key instead"
+            )
+        return checked
+
     @property
     def api_key(self) -> str | None:
+        """The configured key, else the environment's, which is only sent to the provider's
+        own host: a configured ``base_url`` elsewhere needs its own configured key."""
         secret = self.settings.api_key
         if secret is not None:
             return secret.get()
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        if not self.api_key_env or not self.sends_environment_key:
+            return None
+        key = environment_secret(self.api_key_env)
+        if key is None and self.fallback_api_key_env:
+            key = environment_secret(self.fallback_api_key_env)
+        return key
+
+    @property
+    def sends_environment_key(self) -> bool:
+        """Whether the environment's key may go to this provider's base URL: its own default
+        host, or the one its own environment variable names (both come from the environment)."""
+        configured = self.settings.base_url
+        if configured is None:
+            return True
+        host = _host(configured) or ""
+        default = _host(self.default_base_url) if self.default_base_url else None
+        return host == default or any(
+            host == own or host.endswith("." + own) for own in self.key_hosts
+        )
 
     @property
     def has_credentials(self) -> bool:
@@ -195,6 +266,11 @@ class HttpProvider(Provider, ABC):
 
     @property
     def credentials_hint(self) -> str:
+        if self.api_key_env and not self.sends_environment_key:
+            return (
+                f"its base_url is not {self.kind}'s own host, so ${self.api_key_env} is not "
+                f"sent there; configure providers.{self.name}.api_key for it"
+            )
         where = f"set {self.api_key_env} or " if self.api_key_env else ""
         return f"{where}configure providers.{self.name}.api_key"
 
@@ -245,9 +321,16 @@ class HttpProvider(Provider, ABC):
         model: str | None = None,
         **extra: Any,
     ) -> ProviderError:
-        error_class = error_class_for_status(status) if status else BadRequestError
+        """The typed error for ``status`` (None: an error object inside a 200 answer, which is
+        the provider failing to answer), refined by the provider's codes and phrases."""
+        if status:
+            error_class = error_class_for_status(status)
+            by_phrase = issubclass(error_class, BadRequestError)
+        else:
+            error_class, by_phrase = ProviderUnavailableError, True
+        message = self.cut(message)
         refined = self.error_codes.get(code or "")
-        if refined is None and issubclass(error_class, BadRequestError):
+        if refined is None and by_phrase:
             lowered = message.lower()
             refined = next(
                 (cls for phrase, cls in self.error_phrases.items() if phrase in lowered), None
@@ -267,27 +350,31 @@ class HttpProvider(Provider, ABC):
         )
 
     def error_details(self, response: HttpResponse) -> tuple[str, str | None, Any]:
-        """(message, code, decoded body) from an error body: JSON in any common shape, or text."""
+        """(message, code, decoded body) from an error body: JSON in any common shape, or text.
+        The message is cut to the client's ``limits.error_chars``."""
         text = response.body.decode("utf-8", errors="replace").strip()
-        try:
-            body: Any = json.loads(text)
-        except ValueError:
-            return text or f"HTTP {response.status}", None, text
+        body: Any = loads(text)
+        if body is None:
+            return self.cut(text) or f"HTTP {response.status}", None, self.cut(text)
         error = body.get("error", body) if isinstance(body, dict) else body
         if isinstance(error, str):
-            return error, None, body
+            return self.cut(error), None, body
         if not isinstance(error, dict):
-            return text, None, body
+            return self.cut(text), None, body
         message = error.get("message") or error.get("detail") or text
         code = error.get("code") or error.get("type") or error.get("status")
-        return str(message), (str(code) if code is not None else None), body
+        return self.cut(str(message)), (self.cut(str(code)) if code is not None else None), body
+
+    def cut(self, text: str) -> str:
+        """``text`` within the client's ``limits.error_chars``, saying how much was left out."""
+        limit = self.limits.error_chars
+        if len(text) <= limit:
+            return text
+        return f"{text[:limit]}... [{len(text) - limit} more characters]"
 
     def decode_object(self, body: bytes | str, model: str) -> dict[str, Any]:
         """A response body that must be a JSON object, or ``InvalidResponseError``."""
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
+        data = loads(body)
         if not isinstance(data, dict):
             raise self.invalid(body, model, "not a JSON object")
         return data
@@ -311,6 +398,15 @@ class HttpProvider(Provider, ABC):
 
     def request_id(self, headers: Mapping[str, str]) -> str | None:
         return headers.get("x-request-id") or headers.get("request-id")
+
+
+def _host(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 class LocalProvider(Provider, ABC):

@@ -131,6 +131,7 @@ class AnthropicProvider(HttpProvider):
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
     base_url_env: ClassVar[str | None] = "ANTHROPIC_BASE_URL"
     api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    settings_fields: ClassVar[frozenset[str]] = frozenset({"beta", "anthropic_version"})
 
     error_codes: ClassVar[Mapping[str, type[ProviderError]]] = {
         **HttpProvider.error_codes,
@@ -168,7 +169,7 @@ class AnthropicProvider(HttpProvider):
         betas = self._betas()
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
-        headers.update(self.settings.headers)
+        headers.update(self.settings.header_values)
         return headers
 
     def chat_url(self, model: str) -> str:

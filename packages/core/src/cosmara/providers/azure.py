@@ -22,6 +22,11 @@ class AzureOpenAIProvider(OpenAIProvider):
     """
 
     kind = "azure"
+    organization_env: ClassVar[str | None] = None
+    project_env: ClassVar[str | None] = None
+    settings_fields: ClassVar[frozenset[str]] = frozenset(
+        {"azure_ad_token", "deployments", "api_version"}
+    )
     api_key_env = "AZURE_OPENAI_API_KEY"
     base_url_env = "AZURE_OPENAI_ENDPOINT"
     max_tokens_field: ClassVar[str] = "max_tokens"
@@ -45,7 +50,7 @@ class AzureOpenAIProvider(OpenAIProvider):
             headers["authorization"] = f"Bearer {token}"
         elif self.api_key:
             headers["api-key"] = self.api_key
-        headers.update(self.settings.headers)
+        headers.update(self.settings.header_values)
         return headers
 
     def params(self) -> dict[str, str]:

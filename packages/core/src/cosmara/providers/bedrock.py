@@ -136,6 +136,9 @@ def _usage(data: Mapping[str, Any] | None) -> Usage | None:
 class BedrockProvider(HttpProvider):
     kind = "bedrock"
     api_key_env: ClassVar[str | None] = "AWS_BEARER_TOKEN_BEDROCK"
+    settings_fields: ClassVar[frozenset[str]] = frozenset(
+        {"region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", *_PASSTHROUGH}
+    )
     signing_service: ClassVar[str] = "bedrock"
 
     error_codes: ClassVar[Mapping[str, type[ProviderError]]] = {
@@ -254,7 +257,7 @@ class BedrockProvider(HttpProvider):
                 when=self.now(),
             )
         # Extra configured headers are sent unsigned, so a proxy may still rewrite them.
-        return {**self.settings.headers, **headers}
+        return {**self.settings.header_values, **headers}
 
     def chat_body(self, request: ChatRequest, model: str) -> dict[str, Any]:
         if request.n not in (None, 1):

@@ -24,7 +24,6 @@ Translation notes:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -113,11 +112,6 @@ class CohereProvider(HttpProvider):
     }
 
     @property
-    def api_key(self) -> str | None:
-        key = super().api_key
-        return key or os.environ.get(self.fallback_api_key_env)
-
-    @property
     def credentials_hint(self) -> str:
         return (
             f"set {self.api_key_env} (or {self.fallback_api_key_env}) "
@@ -132,7 +126,7 @@ class CohereProvider(HttpProvider):
         key = self.api_key
         if key:
             headers["authorization"] = f"Bearer {key}"
-        headers.update(self.settings.headers)
+        headers.update(self.settings.header_values)
         return headers
 
     # --- chat request -------------------------------------------------------------------------

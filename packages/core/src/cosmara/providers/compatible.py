@@ -31,7 +31,10 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
     kind = "openai_compatible"
     default_base_url: ClassVar[str | None] = None
+    base_url_env: ClassVar[str | None] = None
     api_key_env: ClassVar[str | None] = None
+    organization_env: ClassVar[str | None] = None
+    project_env: ClassVar[str | None] = None
     requires_api_key = False
     max_tokens_field: ClassVar[str] = "max_tokens"
 

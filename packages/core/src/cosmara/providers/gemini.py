@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -165,10 +164,6 @@ class GeminiProvider(HttpProvider):
     }
 
     @property
-    def api_key(self) -> str | None:
-        return super().api_key or os.environ.get(self.fallback_api_key_env)
-
-    @property
     def credentials_hint(self) -> str:
         return (
             f"set {self.api_key_env} (or {self.fallback_api_key_env}) "
@@ -181,7 +176,7 @@ class GeminiProvider(HttpProvider):
         key = self.api_key
         if key:
             headers["x-goog-api-key"] = key
-        headers.update(self.settings.headers)
+        headers.update(self.settings.header_values)
         return headers
 
     def model_url(self, model: str, method: str) -> str:

@@ -89,7 +89,7 @@ class OllamaProvider(HttpProvider):
         key = self.api_key
         if key:
             headers["authorization"] = f"Bearer {key}"
-        headers.update(self.settings.headers)
+        headers.update(self.settings.header_values)
         return headers
 
     # --- request ----------------------------------------------------------------------------

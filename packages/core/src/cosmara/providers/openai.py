@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from typing import Any, ClassVar
 
@@ -15,7 +15,13 @@ from cosmara._messages import ChatRequest
 from cosmara._response import ChatResponse
 from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk
-from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
+from cosmara.providers._base import (
+    HttpProvider,
+    HttpRequest,
+    HttpResponse,
+    SSEStreamDecoder,
+    loads,
+)
 
 __all__ = ["OpenAIProvider", "OpenAIStreamDecoder"]
 
@@ -25,9 +31,18 @@ _REQUEST_EXCLUDE: Any = {"messages": {"__all__": {"reasoning_content", "reasonin
 
 
 class OpenAIProvider(HttpProvider):
+    """Settings: ``api_key`` (or ``OPENAI_API_KEY``), ``base_url`` (or ``OPENAI_BASE_URL``),
+    ``organization`` and ``project`` (or ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``), sent as
+    OpenAI's ``OpenAI-Organization`` / ``OpenAI-Project`` headers."""
+
     kind = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    settings_fields: ClassVar[frozenset[str]] = frozenset({"organization", "project"})
+    # The SDK's variables; like the key, read only for the provider's own host.
+    organization_env: ClassVar[str | None] = "OPENAI_ORG_ID"
+    project_env: ClassVar[str | None] = "OPENAI_PROJECT_ID"
     # OpenAI deprecated max_tokens; reasoning models accept only max_completion_tokens.
     max_tokens_field: ClassVar[str] = "max_completion_tokens"
     sends_stream_options: ClassVar[bool] = True
@@ -38,8 +53,21 @@ class OpenAIProvider(HttpProvider):
         key = self.api_key
         if key:
             headers["authorization"] = f"Bearer {key}"
-        headers.update(self.settings.headers)
+        for name, setting, variable in (
+            ("openai-organization", "organization", self.organization_env),
+            ("openai-project", "project", self.project_env),
+        ):
+            value = self._account(setting, variable)
+            if value:
+                headers[name] = value
+        headers.update(self.settings.header_values)
         return headers
+
+    def _account(self, setting: str, variable: str | None) -> str | None:
+        value = (self.settings.model_extra or {}).get(setting)
+        if value is None and variable and self.sends_environment_key:
+            value = os.environ.get(variable, "").strip() or None
+        return None if value is None else str(value)
 
     def chat_url(self, model: str) -> str:
         return f"{self.base_url}/chat/completions"
@@ -75,16 +103,17 @@ class OpenAIProvider(HttpProvider):
         return OpenAIStreamDecoder(self, model)
 
     def invalid_body(self, body: bytes, model: str, error: ValidationError) -> ProviderError:
-        """A 200 whose body is an error object becomes that typed error; else it is invalid."""
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            decoded = None
+        """A 200 whose body is an error object becomes that typed error (its numeric code as
+        the status when it has one); else the body is invalid."""
+        decoded = loads(body)
         if isinstance(decoded, dict) and "error" in decoded:
             message, code, _ = self.error_details(HttpResponse(200, {}, body))
             status = decoded["error"].get("code") if isinstance(decoded["error"], dict) else None
+            numeric = (
+                isinstance(status, int) and not isinstance(status, bool) and 400 <= status < 600
+            )
             return self.make_error(
-                status if isinstance(status, int) else None,
+                status if numeric else None,
                 message,
                 code=code,
                 model=model,

@@ -66,6 +66,7 @@ class TGIProvider(OpenAICompatibleProvider):
     kind = "tgi"
     default_base_url: ClassVar[str | None] = None
     api_key_env: ClassVar[str | None] = "HF_TOKEN"
+    key_hosts: ClassVar[tuple[str, ...]] = ("huggingface.co", "huggingface.cloud")
     requires_api_key = False
 
     # TGI's validation error when the prompt plus max_tokens exceed the model's window.

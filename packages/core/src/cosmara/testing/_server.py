@@ -230,9 +230,11 @@ class Server:
             if fault.cut_after_chunks is not None and not streaming:
                 writer.transport.abort()
                 return False
+            if fault.events is not None:
+                return await self._send_stream(writer, list(fault.events), headers, keep, fault)
             if fault.status is not None or fault.body is not None:
                 body = self._fault_body(fault, model, serial)
-                return await self._send(writer, fault.status or 200, body, headers, keep)
+                return await self._send(writer, fault.status or 200, body, headers, keep, fault)
             if fault.malformed and not streaming:
                 return await self._send(writer, 200, malformed_body(serial), headers, keep)
         try:
@@ -244,7 +246,8 @@ class Server:
 
     def _fault_body(self, fault: Fault, model: str | None, serial: int) -> bytes:
         if fault.body is not None:
-            return fault.body.encode("utf-8")
+            body = fault.body
+            return body if isinstance(body, bytes) else body.encode("utf-8")
         if fault.malformed:
             return malformed_body(serial)
         message, kind, code = fault_error(fault.status or 200, model)
@@ -304,7 +307,8 @@ class Server:
                 state.give_back_reply(scripted)
             raise
         if data.get("stream") is not True:
-            return await self._send(writer, 200, dumps(completion_body(completion)), headers, keep)
+            answer = dumps(completion_body(completion))
+            return await self._send(writer, 200, answer, headers, keep, fault)
         options = data.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         events = stream_events(completion, include_usage=include_usage)
@@ -313,10 +317,25 @@ class Server:
         return await self._send_stream(writer, events, headers, keep, fault)
 
     async def _send(
-        self, writer: asyncio.StreamWriter, status: int, body: bytes, headers: Headers, keep: bool
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        headers: Headers,
+        keep: bool,
+        fault: Fault | None = None,
     ) -> bool:
-        writer.write(encode_response(status, body, headers, keep_alive=keep))
-        await writer.drain()
+        response = encode_response(status, body, headers, keep_alive=keep)
+        if fault is None or fault.drip <= 0:
+            writer.write(response)
+            await writer.drain()
+            return keep
+        head = len(response) - len(body)
+        writer.write(response[:head])
+        for start in range(head, len(response), fault.drip_size):
+            await asyncio.sleep(fault.drip)
+            writer.write(response[start : start + fault.drip_size])
+            await writer.drain()
         return keep
 
     async def _send_stream(
@@ -338,6 +357,8 @@ class Server:
                 writer.transport.abort()
                 return False
             if index < len(events):
+                if index and fault is not None and fault.drip > 0:
+                    await asyncio.sleep(fault.drip)
                 writer.write(encode_chunk(events[index]))
                 await writer.drain()
         if cut is not None:  # asked to cut after more events than there were

@@ -23,7 +23,14 @@ class Fault:
 
     Attributes:
         status: answer with this HTTP status and an OpenAI-style error body.
-        body: the response body, verbatim (status 200 when ``status`` is not given).
+        body: the response body, verbatim (status 200 when ``status`` is not given); bytes
+            are sent as they are (invalid UTF-8, a gzip body with a ``content-encoding``
+            header), text is encoded as UTF-8.
+        events: answer 200 with this ``text/event-stream`` body instead of the computed one,
+            one chunk per item, verbatim (ping comments, invalid UTF-8, huge lines, ...).
+        drip: seconds between pieces of the body: a ``body`` (or the computed completion)
+            is sent ``drip_size`` bytes at a time, ``events`` one item at a time.
+        drip_size: bytes per piece of a dripped body.
         headers: extra response headers.
         retry_after: ``Retry-After`` header: seconds, or an HTTP-date string sent verbatim.
         delay: seconds to wait before sending the response headers.
@@ -44,7 +51,10 @@ class Fault:
     """
 
     status: int | None = None
-    body: str | None = None
+    body: str | bytes | None = None
+    events: tuple[bytes, ...] | None = None
+    drip: float = 0.0
+    drip_size: int = 1
     headers: dict[str, str] = field(default_factory=dict, hash=False)
     retry_after: float | str | None = None
     delay: float = 0.0
@@ -67,8 +77,10 @@ class Fault:
             raise ValueError(f"status must be an HTTP status code, got {self.status!r}")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be at least 1, or None for a permanent fault")
-        if self.delay < 0 or self.stall_seconds < 0:
-            raise ValueError("delay and stall_seconds must not be negative")
+        if self.delay < 0 or self.stall_seconds < 0 or self.drip < 0:
+            raise ValueError("delay, stall_seconds and drip must not be negative")
+        if self.drip_size < 1:
+            raise ValueError("drip_size must be at least 1")
         for name in ("stall_after_chunks", "cut_after_chunks"):
             value = getattr(self, name)
             if value is not None and value < 0:

@@ -1,0 +1,117 @@
+"""Async I/O on aiohttp: one ``ClientSession`` per provider in each event loop.
+
+aiohttp's connector finds an idle connection in constant time however many it keeps, which is
+what lets 50 or 500 concurrent calls cost little more than one (httpcore's pool scans its
+connections for every request). A semaphore per provider is the ``max_connections`` bound, so
+waiting for a free connection is told apart from connecting (it fails over as
+``pool_exhausted`` without counting against the provider).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import yarl
+
+from cosmara._errors import POOL_EXHAUSTED, ProviderUnavailableError
+from cosmara._transport._body import ACCEPT_ENCODING
+from cosmara._transport._deadlines import Window, within
+from cosmara.providers._base import HttpProvider, HttpRequest
+
+__all__ = ["AiohttpPools"]
+
+_HEADERS = {"accept-encoding": ACCEPT_ENCODING, "user-agent": "cosmara"}
+
+
+class AiohttpPools:
+    """The running loop's sessions (one instance per loop)."""
+
+    def __init__(self, max_connections: int, ssl_context: Callable[[], Any]) -> None:
+        self._max_connections = max_connections
+        self._ssl_context = ssl_context
+        self._sessions: dict[str, tuple[aiohttp.ClientSession, asyncio.Semaphore]] = {}
+
+    async def open(self, provider: HttpProvider, request: HttpRequest, window: Window) -> _Raw:
+        session, slots = self._sessions.get(provider.name) or self._new_session(provider)
+        try:
+            await within(slots.acquire(), min(window.until, time.monotonic() + window.pool))
+        except (TimeoutError, asyncio.TimeoutError):
+            raise ProviderUnavailableError(
+                f"every connection to {provider.name} stayed busy (its max_connections): not sent",
+                code=POOL_EXHAUSTED,
+                provider=provider.name,
+            ) from None
+        try:
+            response = await within(
+                session.request(
+                    request.method,
+                    yarl.URL(request.url, encoded=True),  # as built: SigV4 signed this path
+                    headers=request.headers,
+                    data=request.body,
+                    params=request.params,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=min(window.connect, max(window.left(), 0.001))
+                    ),
+                ),
+                window.until,
+            )
+        except BaseException:
+            slots.release()
+            raise
+        return _Raw(response, slots)
+
+    async def aclose(self) -> None:
+        sessions, self._sessions = self._sessions, {}
+        for session, _ in sessions.values():
+            await session.close()
+
+    def _new_session(
+        self, provider: HttpProvider
+    ) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+        size = provider.settings.max_connections or self._max_connections
+        connector = aiohttp.TCPConnector(
+            limit=size, limit_per_host=0, ssl=self._ssl_context(), enable_cleanup_closed=False
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            headers=_HEADERS,
+            auto_decompress=False,  # bodies are decompressed within limits (_body.py)
+            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as httpx reads them
+            timeout=aiohttp.ClientTimeout(total=None),
+            skip_auto_headers=("content-type",),
+        )
+        entry = self._sessions[provider.name] = (session, asyncio.Semaphore(size))
+        return entry
+
+
+class _Raw:
+    """An open response: status and head now, the body's bytes as received."""
+
+    def __init__(self, response: aiohttp.ClientResponse, slots: asyncio.Semaphore) -> None:
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+        self._response = response
+        self._slots: asyncio.Semaphore | None = slots
+        self._ended = False
+
+    async def chunk(self, until: float) -> bytes:
+        data = await within(self._response.content.readany(), until)
+        if not data:
+            self._ended = True
+        return data
+
+    async def aclose(self) -> None:
+        if self._slots is None:
+            return
+        slots, self._slots = self._slots, None
+        try:
+            if self._ended:
+                self._response.release()  # read to the end: the connection can be reused
+            else:
+                self._response.close()  # abandoned mid-body: the connection cannot
+        finally:
+            slots.release()
