@@ -684,6 +684,42 @@ def test_malformed_stream_event(emu: Emulator, client: httpx.Client) -> None:
     assert events[-1] == "[DONE]"
 
 
+def test_raw_bytes_body_is_sent_verbatim(emu: Emulator, client: httpx.Client) -> None:
+    emu.add_fault(Fault(body=b"\xff\xfe not text", headers={"content-type": "x/y"}, times=1))
+    response = chat(client)
+    assert response.status_code == 200
+    assert response.content == b"\xff\xfe not text"
+
+
+def test_raw_events_replace_the_stream(emu: Emulator, client: httpx.Client) -> None:
+    emu.add_fault(Fault(events=(b": ping\n\n", b"data: \xff\n\n"), times=1))
+    response = client.post("/chat/completions", json={**CHAT, "stream": True})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.content == b": ping\n\ndata: \xff\n\n"
+
+
+def test_drip_sends_the_body_piece_by_piece(emu: Emulator, client: httpx.Client) -> None:
+    emu.add_fault(Fault(body="0123456789", drip=0.05, drip_size=2, times=1))
+    pieces: list[float] = []
+    started = time.perf_counter()
+    with client.stream("POST", "/chat/completions", json=CHAT) as response:
+        body = b""
+        for piece in response.iter_raw():
+            body += piece
+            pieces.append(time.perf_counter() - started)
+    assert body == b"0123456789"
+    assert pieces[-1] >= 0.2  # five pieces, 0.05 s apart
+    assert len(pieces) >= 3  # arrived over time, not at once
+
+
+def test_drip_spaces_raw_events(emu: Emulator, client: httpx.Client) -> None:
+    emu.add_fault(Fault(events=(b": a\n\n", b": b\n\n", b": c\n\n"), drip=0.1, times=1))
+    started = time.perf_counter()
+    response = client.post("/chat/completions", json={**CHAT, "stream": True})
+    assert response.content == b": a\n\n: b\n\n: c\n\n"
+    assert time.perf_counter() - started >= 0.2
+
+
 def test_fault_validation() -> None:
     with pytest.raises(ValueError, match="status"):
         Fault(status=42)
@@ -691,6 +727,10 @@ def test_fault_validation() -> None:
         Fault(times=0)
     with pytest.raises(ValueError, match="delay"):
         Fault(delay=-1)
+    with pytest.raises(ValueError, match="drip"):
+        Fault(drip=-0.1)
+    with pytest.raises(ValueError, match="drip_size"):
+        Fault(drip_size=0)
 
 
 # -- bookkeeping, concurrency and lifecycle ------------------------------------------------------

@@ -92,7 +92,7 @@ class ProviderSettings(BaseModel):
         if not isinstance(data, Mapping):
             return data
         data = {
-            key: Secret.coerce(value)
+            key: _secret(str(key), value)
             if isinstance(value, str) and is_secret_name(str(key))
             else value
             for key, value in data.items()
@@ -126,6 +126,13 @@ class ProviderSettings(BaseModel):
         extra = self.__pydantic_extra__ or {}
         secrets = {key: value.dumped() for key, value in extra.items() if isinstance(value, Secret)}
         return handler(self.model_copy(update=secrets) if secrets else self)
+
+
+def _secret(key: str, value: str) -> Secret:
+    try:
+        return Secret.coerce(value)
+    except ValueError as error:
+        raise ValueError(f"{key}: {error}") from None
 
 
 class GroupSettings(BaseModel):

@@ -31,11 +31,11 @@ def is_secret_name(name: str) -> bool:
 
 def header_problem(name: Any, value: Any) -> str | None:
     """Why this header cannot be sent (without showing its value), or None."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         return f"header name {name!r} is not a valid HTTP token"
     if not isinstance(value, str):
         return f"header {name!r} must have a string value, not {type(value).__name__}"
-    if not _VALUE.match(value):
+    if not _VALUE.fullmatch(value):
         return f"header {name!r} holds a control or non-ASCII character"
     return None
 

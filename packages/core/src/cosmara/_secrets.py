@@ -41,7 +41,7 @@ class Secret:
     def __init__(self, value: str | None = None, *, env: str | None = None) -> None:
         if value is not None:
             value = value.strip()
-            if value and not _SENDABLE.match(value):
+            if value and not _SENDABLE.fullmatch(value):
                 raise ValueError("the secret holds a control or non-ASCII character")
         self._value = value
         self.env = env
@@ -112,7 +112,7 @@ def environment_secret(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     if not value:
         return None
-    if not _SENDABLE.match(value):
+    if not _SENDABLE.fullmatch(value):
         raise ConfigurationError(
             f"${name} holds a control or non-ASCII character, which no HTTP header can carry"
         )

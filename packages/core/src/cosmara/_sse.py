@@ -3,13 +3,15 @@
 Follows the WHATWG event-stream parsing rules that providers rely on: events end at a blank
 line, ``data:`` lines join with newlines, lines starting with ``:`` are comments (OpenRouter's
 keep-alives), and ``\\r\\n``, ``\\r`` or ``\\n`` may end a line. Chunk boundaries may fall anywhere.
+Each byte is scanned for a line ending once, so a line that arrives in many pieces costs time
+in proportion to its length; how long a line may grow is the engine's limit to enforce.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SSEDecoder", "SSEEvent"]
+__all__ = ["LineSplitter", "SSEDecoder", "SSEEvent"]
 
 
 @dataclass(frozen=True)
@@ -19,33 +21,81 @@ class SSEEvent:
     id: str | None = None
 
 
+class LineSplitter:
+    """Bytes in, complete lines out (without their endings), for SSE and NDJSON streams.
+
+    ``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line; a ``\\r`` at the end of the bytes so far
+    waits to see whether ``\\n`` follows.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes of the buffer already known to hold no line ending
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buffer = self._buffer
+        buffer += data
+        lines: list[bytes] = []
+        start, position = 0, self._scanned
+        while True:
+            end = _next_ending(buffer, position)
+            if end == -1:
+                position = len(buffer)
+                break
+            if buffer[end] == 0x0D:  # \r
+                if end + 1 == len(buffer):
+                    position = end  # a \n may follow in the next piece
+                    break
+                lines.append(bytes(buffer[start:end]))
+                position = end + (2 if buffer[end + 1] == 0x0A else 1)
+            else:
+                lines.append(bytes(buffer[start:end]))
+                position = end + 1
+            start = position
+        del buffer[:start]
+        self._scanned = position - start
+        return lines
+
+    def close(self) -> bytes:
+        """What is left after the last line ending (a held-back ``\\r`` ended a line)."""
+        rest = bytes(self._buffer).removesuffix(b"\r")
+        self._buffer.clear()
+        self._scanned = 0
+        return rest
+
+
+def _next_ending(buffer: bytearray, position: int) -> int:
+    newline = buffer.find(b"\n", position)
+    carriage = buffer.find(b"\r", position, newline if newline != -1 else len(buffer))
+    return carriage if carriage != -1 else newline
+
+
 class SSEDecoder:
     def __init__(self) -> None:
-        self._buffer = b""
+        self._lines = LineSplitter()
         self._data: list[str] = []
         self._event = ""
         self._id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Consume bytes; return the events completed by them."""
-        self._buffer += chunk
+        """Consume bytes; return the events completed by them.
+
+        Raises:
+            UnicodeDecodeError: a line is not UTF-8.
+        """
         events: list[SSEEvent] = []
-        while True:
-            line, found, rest = _split_line(self._buffer)
-            if not found:
-                return events
-            self._buffer = rest
+        for line in self._lines.feed(chunk):
             event = self._line(line.decode("utf-8"))
             if event is not None:
                 events.append(event)
+        return events
 
     def close(self) -> list[SSEEvent]:
         """The byte stream ended: flush a final event that lacked its blank line."""
         events = []
-        if self._buffer:
-            # A held-back trailing "\r" was a line ending, not part of the line.
-            event = self._line(self._buffer.removesuffix(b"\r").decode("utf-8"))
-            self._buffer = b""
+        rest = self._lines.close()
+        if rest:
+            event = self._line(rest.decode("utf-8"))
             if event is not None:
                 events.append(event)
         event = self._line("")
@@ -76,17 +126,3 @@ class SSEDecoder:
         elif name == "id":
             self._id = value
         return None
-
-
-def _split_line(buffer: bytes) -> tuple[bytes, bool, bytes]:
-    """Split at the first line ending. A trailing lone ``\\r`` waits for a possible ``\\n``."""
-    newline = buffer.find(b"\n")
-    carriage = buffer.find(b"\r")
-    if carriage == -1 or (newline != -1 and newline < carriage):
-        if newline == -1:
-            return buffer, False, b""
-        return buffer[:newline], True, buffer[newline + 1 :]
-    if carriage == len(buffer) - 1:
-        return buffer, False, b""
-    end = carriage + 2 if buffer[carriage + 1 : carriage + 2] == b"\n" else carriage + 1
-    return buffer[:carriage], True, buffer[end:]

@@ -52,14 +52,17 @@ def base_url_problem(url: str) -> str | None:
 def _valid_host(host: str) -> bool:
     if ":" in host:  # an IPv6 literal; urlsplit has checked its brackets
         return True
-    if not host.isascii():
-        try:
-            import idna  # httpx's own dependency: the same rules the request will meet
+    labels = host.rstrip(".").split(".")
+    if host.isascii() and not any(label.startswith("xn--") for label in labels):
+        return all(_LABEL.fullmatch(label) for label in labels)
+    import idna  # httpx's own dependency: the rules the request would meet
 
-            host = idna.encode(host.lower()).decode("ascii")
-        except (idna.IDNAError, UnicodeError, ValueError):
-            return False
-    return all(_LABEL.match(label) for label in host.rstrip(".").split("."))
+    try:
+        # Unicode names must encode, and ASCII (punycode) ones must decode, under IDNA 2008.
+        encoded = idna.encode(idna.decode(host.lower()) if host.isascii() else host.lower())
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return False
+    return all(_LABEL.fullmatch(label) for label in encoded.decode("ascii").split("."))
 
 
 def _shown(host: str) -> str:

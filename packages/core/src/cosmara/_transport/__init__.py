@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cosmara._errors import ClientClosedError, ConfigurationError
+from cosmara._headers import header_problem
 from cosmara._limits import Limits
 from cosmara._transport._body import BodyDecoder, TooLarge
 from cosmara._transport._deadlines import Window
@@ -74,7 +75,7 @@ class Transport:
     # --- sync -------------------------------------------------------------------------------
     def send(self, provider: HttpProvider, request: HttpRequest, window: Window) -> HttpResponse:
         """The whole response, read within ``window``."""
-        self._check_open()
+        self._check(provider, request)
         try:
             raw = self._sync_pools().open(provider, request, window)
             try:
@@ -96,7 +97,7 @@ class Transport:
         self, provider: HttpProvider, request: HttpRequest, window: Window
     ) -> StreamResponse:
         """The response's head within ``window``; its body as ``StreamResponse.iter_bytes``."""
-        self._check_open()
+        self._check(provider, request)
         try:
             raw = self._sync_pools().open(provider, request, window)
         except Exception as error:
@@ -113,7 +114,7 @@ class Transport:
     async def asend(
         self, provider: HttpProvider, request: HttpRequest, window: Window
     ) -> HttpResponse:
-        self._check_open()
+        self._check(provider, request)
         try:
             raw = await (await self._pools()).open(provider, request, window)
             try:
@@ -134,7 +135,7 @@ class Transport:
     async def aopen_stream(
         self, provider: HttpProvider, request: HttpRequest, window: Window
     ) -> AsyncStreamResponse:
-        self._check_open()
+        self._check(provider, request)
         try:
             raw = await (await self._pools()).open(provider, request, window)
         except Exception as error:
@@ -152,9 +153,15 @@ class Transport:
         self.close()
 
     # --- pools ------------------------------------------------------------------------------
-    def _check_open(self) -> None:
+    def _check(self, provider: HttpProvider, request: HttpRequest) -> None:
+        """Refuse a closed client, and a header no HTTP library should see: their errors and
+        debug logs quote the value, which is often a key."""
         if self.closed:
             raise ClientClosedError("the client is closed; create a new one")
+        for name, value in request.headers.items():
+            problem = header_problem(name, value)
+            if problem is not None:
+                raise ConfigurationError(f"a request to {provider.name}: {problem}; not sent")
 
     def _converted(self, error: Exception, provider: HttpProvider) -> BaseException:
         return converted(error, provider.name, closed=self.closed)

@@ -53,6 +53,7 @@ class AiohttpPools:
                     headers=request.headers,
                     data=request.body,
                     params=request.params,
+                    allow_redirects=False,  # a redirect is the answer, not ours to follow
                     timeout=aiohttp.ClientTimeout(
                         total=None, sock_connect=min(window.connect, max(window.left(), 0.001))
                     ),

@@ -337,7 +337,9 @@ class HttpProvider(Provider, ABC):
             )
         if refined is not None:
             error_class = refined
-        retryable = False if code in self.permanent_codes else None
+        # A redirect the engine does not follow would only come back: try elsewhere at once.
+        permanent = code in self.permanent_codes or (status is not None and status < 400)
+        retryable = False if permanent else None
         return error_class(
             message,
             provider=self.name,

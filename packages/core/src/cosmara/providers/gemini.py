@@ -618,7 +618,7 @@ class _JSONArraySplitter:
     _IN_STRING = re.compile(rb'["\\]')
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
         self._scan = 0  # where scanning resumes
         self._depth = 0
         self._in_string = False
@@ -626,9 +626,9 @@ class _JSONArraySplitter:
         self.closed = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        items: list[bytes] = []
         buffer = self._buffer
+        buffer += data  # in place: a long item arriving in pieces is not copied each time
+        items: list[bytes] = []
         position = self._scan
         while position < len(buffer):
             if self._in_string:
@@ -660,16 +660,16 @@ class _JSONArraySplitter:
             elif char in (b"}", b"]"):
                 self._depth -= 1
                 if char == b"}" and self._start >= 0 and self._depth <= 1:
-                    items.append(buffer[self._start : position])
+                    items.append(bytes(buffer[self._start : position]))
                     self._start = -1
                 elif char == b"]" and self._depth == 0:
                     self.closed = True
         if self._start >= 0:
-            self._buffer = buffer[self._start :]
+            del buffer[: self._start]
             position -= self._start
             self._start = 0
         else:
-            self._buffer = b""
+            buffer.clear()
             position = 0
         self._scan = position
         return items

@@ -57,6 +57,7 @@ from cosmara._messages import (
     UserMessage,
 )
 from cosmara._response import ChatResponse, Choice, Usage
+from cosmara._sse import LineSplitter
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
 
@@ -247,20 +248,17 @@ class OllamaStreamDecoder:
     def __init__(self, provider: OllamaProvider, model: str) -> None:
         self._provider = provider
         self._model = model
-        self._buffer = b""
+        self._lines = LineSplitter()
         self._done = False
         self._started = False
         self._calls = 0
         self._has_calls = False
 
     def feed(self, data: bytes) -> list[ChatChunk]:
-        self._buffer += data
-        *lines, self._buffer = self._buffer.split(b"\n")
-        return [chunk for line in lines for chunk in self._line(line)]
+        return [chunk for line in self._lines.feed(data) for chunk in self._line(line)]
 
     def close(self) -> list[ChatChunk]:
-        line, self._buffer = self._buffer, b""
-        chunks = self._line(line)
+        chunks = self._line(self._lines.close())
         if not self._done:
             raise self._provider.incomplete_stream(self._model)
         return chunks

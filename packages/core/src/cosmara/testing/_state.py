@@ -81,6 +81,8 @@ class Fault:
             raise ValueError("delay, stall_seconds and drip must not be negative")
         if self.drip_size < 1:
             raise ValueError("drip_size must be at least 1")
+        if self.events is not None and not all(isinstance(e, bytes) and e for e in self.events):
+            raise ValueError("events must be non-empty bytes (an empty chunk ends the body)")
         for name in ("stall_after_chunks", "cut_after_chunks"):
             value = getattr(self, name)
             if value is not None and value < 0:
