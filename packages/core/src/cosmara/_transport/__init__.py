@@ -79,19 +79,12 @@ class Transport:
         try:
             raw = self._sync_pools().open(provider, request, window)
             try:
-                decoder = _decoder(raw.status, raw.headers, self.limits)
-                parts = []
-                while not decoder.full:
-                    data = raw.chunk(window.until)
-                    if not data:
-                        break
-                    parts.append(decoder.feed(data))
-                parts.append(decoder.flush())
+                body = _read(raw, window.until, self.limits)
             finally:
                 raw.close()
         except Exception as error:
             raise self._converted(error, provider) from None
-        return HttpResponse(raw.status, raw.headers, b"".join(parts))
+        return HttpResponse(raw.status, raw.headers, body)
 
     def open_stream(
         self, provider: HttpProvider, request: HttpRequest, window: Window
@@ -118,19 +111,12 @@ class Transport:
         try:
             raw = await (await self._pools()).open(provider, request, window)
             try:
-                decoder = _decoder(raw.status, raw.headers, self.limits)
-                parts = []
-                while not decoder.full:
-                    data = await raw.chunk(window.until)
-                    if not data:
-                        break
-                    parts.append(decoder.feed(data))
-                parts.append(decoder.flush())
+                body = await _aread(raw, window.until, self.limits)
             finally:
                 await raw.aclose()
         except Exception as error:
             raise self._converted(error, provider) from None
-        return HttpResponse(raw.status, raw.headers, b"".join(parts))
+        return HttpResponse(raw.status, raw.headers, body)
 
     async def aopen_stream(
         self, provider: HttpProvider, request: HttpRequest, window: Window
@@ -260,19 +246,12 @@ class StreamResponse:
     def read(self) -> HttpResponse:
         """The (error) body, truncated to ``limits.error_bytes``, and close."""
         try:
-            decoder = _decoder(self.status, self.headers, self._transport.limits)
-            parts = []
-            while not decoder.full:
-                data = self._raw.chunk(self.deadline)
-                if not data:
-                    break
-                parts.append(decoder.feed(data))
-            parts.append(decoder.flush())
+            body = _read(self._raw, self.deadline, self._transport.limits)
         except Exception as error:
             raise self._transport._converted(error, self._provider) from None
         finally:
             self._raw.close()
-        return HttpResponse(self.status, self.headers, b"".join(parts))
+        return HttpResponse(self.status, self.headers, body)
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The body, decompressed, as it arrives; at most ``limits.decoded_bytes`` in all."""
@@ -282,12 +261,8 @@ class StreamResponse:
                 data = self._raw.chunk(self.deadline)
                 if not data:
                     break
-                decoded = decoder.feed(data)
-                if decoded:
-                    yield decoded
-            tail = decoder.flush()
-            if tail:
-                yield tail
+                yield from decoder.feed(data)
+            yield from decoder.flush()
         except Exception as error:
             raise self._transport._converted(error, self._provider) from None
 
@@ -310,19 +285,12 @@ class AsyncStreamResponse:
 
     async def read(self) -> HttpResponse:
         try:
-            decoder = _decoder(self.status, self.headers, self._transport.limits)
-            parts = []
-            while not decoder.full:
-                data = await self._raw.chunk(self.deadline)
-                if not data:
-                    break
-                parts.append(decoder.feed(data))
-            parts.append(decoder.flush())
+            body = await _aread(self._raw, self.deadline, self._transport.limits)
         except Exception as error:
             raise self._transport._converted(error, self._provider) from None
         finally:
             await self._raw.aclose()
-        return HttpResponse(self.status, self.headers, b"".join(parts))
+        return HttpResponse(self.status, self.headers, body)
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         try:
@@ -331,17 +299,49 @@ class AsyncStreamResponse:
                 data = await self._raw.chunk(self.deadline)
                 if not data:
                     break
-                decoded = decoder.feed(data)
-                if decoded:
-                    yield decoded
-            tail = decoder.flush()
-            if tail:
-                yield tail
+                for piece in decoder.feed(data):
+                    yield piece
+            for piece in decoder.flush():
+                yield piece
         except Exception as error:
             raise self._transport._converted(error, self._provider) from None
 
     async def close(self) -> None:
         await self._raw.aclose()
+
+
+def _read(raw: Any, until: float, limits: Limits) -> bytes:
+    """A whole body within ``limits``, each read by the deadline ``until``."""
+    decoder = _decoder(raw.status, raw.headers, limits)
+    parts: list[bytes] = []
+    try:
+        while not decoder.full:
+            data = raw.chunk(until)
+            if not data:
+                break
+            parts.extend(decoder.feed(data))
+        parts.extend(decoder.flush())
+    except BaseException:
+        parts.clear()  # the error's traceback must not keep a half-read body alive
+        raise
+    return b"".join(parts)
+
+
+async def _aread(raw: _AsyncRaw, until: float, limits: Limits) -> bytes:
+    """``_read`` for async code."""
+    decoder = _decoder(raw.status, raw.headers, limits)
+    parts: list[bytes] = []
+    try:
+        while not decoder.full:
+            data = await raw.chunk(until)
+            if not data:
+                break
+            parts.extend(decoder.feed(data))
+        parts.extend(decoder.flush())
+    except BaseException:
+        parts.clear()
+        raise
+    return b"".join(parts)
 
 
 def _decoder(status: int, headers: Mapping[str, str], limits: Limits) -> BodyDecoder:

@@ -7,12 +7,14 @@ inflate past ``decoded_bytes`` in one step (a gzip bomb): every output is bounde
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 
 from cosmara._errors import InvalidResponseError
 
-__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "TooLarge"]
+__all__ = ["ACCEPT_ENCODING", "STEP", "BodyDecoder", "TooLarge"]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what the transports ask for: what this module can bound
+STEP = 1024 * 1024  # the most decompressed bytes made in one go
 
 
 class TooLarge(Exception):
@@ -53,8 +55,9 @@ class BodyDecoder:
         self.full = False  # a truncating decoder has kept all it will keep
         self._inflaters = [_inflater(name) for name in _codings(content_encoding)]
 
-    def feed(self, data: bytes) -> bytes:
-        """The decoded bytes ``data`` completes.
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded pieces ``data`` completes, none over ``STEP`` bytes, so a limit stops a
+        bomb before the rest of it is inflated.
 
         Raises:
             TooLarge: a limit passed (unless truncating).
@@ -63,32 +66,38 @@ class BodyDecoder:
         self._wire += len(data)
         if self._wire > self._wire_limit and not self._truncate:
             raise TooLarge("body as received", self._wire_limit)
-        for inflater in reversed(self._inflaters):  # the last coding applied comes off first
-            data = inflater.inflate(data, self._room())
-        return self._count(data)
+        yield from self._counted(self._inflated(data, len(self._inflaters)))
 
-    def flush(self) -> bytes:
+    def flush(self) -> Iterator[bytes]:
         """What remains once the body has ended."""
-        data = b""
-        for inflater in reversed(self._inflaters):
-            data = inflater.inflate(data, self._room()) + inflater.flush(self._room())
-        return self._count(data)
+        yield from self._counted(self._inflated(b"", len(self._inflaters), end=True))
 
-    def _room(self) -> int:
-        # One byte more than allowed is enough to know the limit has passed.
-        return max(self._decoded_limit - self._decoded + 1, 1)
+    def _inflated(self, data: bytes, depth: int, *, end: bool = False) -> Iterator[bytes]:
+        # The last coding applied comes off first: each layer feeds the one below, piecewise.
+        if depth == 0:
+            if data:
+                yield data
+            return
+        inflater = self._inflaters[depth - 1]
+        for piece in inflater.inflate(data, end=end):
+            yield from self._inflated(piece, depth - 1)
+        if end:
+            yield from self._inflated(b"", depth - 1, end=True)
 
-    def _count(self, data: bytes) -> bytes:
-        self._decoded += len(data)
-        if self._decoded > self._decoded_limit:
-            if not self._truncate:
-                raise TooLarge("decompressed body", self._decoded_limit)
-            self.full = True
-            data = data[: len(data) - (self._decoded - self._decoded_limit)]
-            self._decoded = self._decoded_limit
-        if self._truncate and self._wire >= self._wire_limit:
-            self.full = True
-        return data
+    def _counted(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in pieces:
+            if self.full:
+                return
+            self._decoded += len(piece)
+            if self._decoded > self._decoded_limit:
+                if not self._truncate:
+                    raise TooLarge("decompressed body", self._decoded_limit)
+                self.full = True
+                piece = piece[: len(piece) - (self._decoded - self._decoded_limit)]
+                self._decoded = self._decoded_limit
+            if self._truncate and self._wire >= self._wire_limit:
+                self.full = True
+            yield piece
 
 
 def _codings(header: str | None) -> list[str]:
@@ -99,35 +108,35 @@ def _codings(header: str | None) -> list[str]:
 
 
 class _Inflater:
-    """zlib with every output bounded: unconsumed input waits for the next call."""
+    """zlib, inflating at most ``STEP`` bytes at a time (a compressed body can hold a thousand
+    times its size)."""
 
     def __init__(self, wbits: int, name: str) -> None:
         self._name = name
-        self._wbits = wbits
         self._zlib = zlib.decompressobj(wbits)
-        self._pending = b""
         self._started = False
 
-    def inflate(self, data: bytes, room: int) -> bytes:
-        data = self._pending + data
-        try:
-            out = self._zlib.decompress(data, room)
-        except zlib.error:
-            if self._name == "deflate" and not self._started:
-                # "deflate" should be zlib-wrapped; some servers send it raw.
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._started = True
-                return self.inflate(data, room)
-            raise InvalidResponseError(
-                f"the response body is not valid {self._name} data"
-            ) from None
-        self._started = True
-        self._pending = self._zlib.unconsumed_tail
-        return out
-
-    def flush(self, room: int) -> bytes:
-        out = self.inflate(b"", room) if self._pending else b""
-        return out + self._zlib.flush(room) if room > len(out) else out
+    def inflate(self, data: bytes, *, end: bool = False) -> Iterator[bytes]:
+        while data:
+            try:
+                piece = self._zlib.decompress(data, STEP)
+            except zlib.error:
+                if self._name == "deflate" and not self._started:
+                    # "deflate" should be zlib-wrapped; some servers send it raw.
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._started = True
+                    continue
+                raise InvalidResponseError(
+                    f"the response body is not valid {self._name} data"
+                ) from None
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if piece:
+                yield piece
+        if end:
+            rest = self._zlib.flush()
+            if rest:
+                yield rest
 
 
 def _inflater(name: str) -> _Inflater:
