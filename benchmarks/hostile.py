@@ -112,7 +112,7 @@ def hostile_responses() -> dict[str, tuple[Fault, tuple[str, ...]]]:
         "stream cut before content": (Fault(cut_after_chunks=1, match_model=model), streams),
         "pings instead of a first token": (
             Fault(
-                events=(_event({"role": "assistant"}), *[b": ping\n\n"] * 40),
+                events=(role, *[b": ping\n\n"] * 40),
                 drip=0.05,
                 match_model=model,
             ),
