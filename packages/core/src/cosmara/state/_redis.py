@@ -180,9 +180,19 @@ class RedisStore(StateStore):
             )
             holder = _LoopClient(redis.asyncio.Redis(connection_pool=pool), pool)
             with self._loops_lock:
+                # A loop closed without shutting down its async generators never ran its
+                # closer: forget its client here, so their number stays bounded.
+                for closed in [other for other in self._loops if other.is_closed()]:
+                    del self._loops[closed]
                 self._loops[loop] = holder
             await holder.closer.__anext__()  # the loop now finalises it at shutdown
+            holder.forget = lambda: self._forget(loop)
         return holder.client
+
+    def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The client refers to its loop (its locks do): the entry must go for the loop to go.
+        with self._loops_lock:
+            self._loops.pop(loop, None)
 
     def _failure(self, error: Exception) -> StateStoreError:
         message = f"{type(error).__name__}: {error}"
@@ -307,12 +317,14 @@ class _LoopClient:
     def __init__(self, client: redis.asyncio.Redis, pool: redis.asyncio.ConnectionPool) -> None:
         self.client = client
         self.pool = pool
+        self.forget: Callable[[], None] = lambda: None
         self.closer = self._close_at_shutdown()
 
     async def _close_at_shutdown(self) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
+            self.forget()
             await self.client.aclose()
             await self.pool.disconnect()
 

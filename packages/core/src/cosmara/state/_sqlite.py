@@ -83,9 +83,9 @@ class SQLiteStore(StateStore):
     # --- drivers ---------------------------------------------------------------------------
     def _run(self, op: _ops.Op[R]) -> R:
         handler: Callable[[Connection, Any], R] = HANDLERS[type(op)]
+        self._maybe_sweep()
         conn = self._blocking.acquire()
         try:
-            self._maybe_sweep(conn)
             return handler(conn, op)
         except self._error as error:
             raise self._failure(error) from None
@@ -94,9 +94,9 @@ class SQLiteStore(StateStore):
 
     async def _arun(self, op: _ops.Op[R]) -> R:
         handler: Callable[[Connection, Any], R] = HANDLERS[type(op)]
+        self._maybe_sweep()
         conn = self._nowait.acquire()
         try:
-            self._maybe_sweep(conn)
             return handler(conn, op)
         except self._error as error:
             if not _is_busy(error):
@@ -147,16 +147,21 @@ class SQLiteStore(StateStore):
                     conn.execute("ROLLBACK")
                 raise
 
-    def _maybe_sweep(self, conn: Connection) -> None:
+    def _maybe_sweep(self) -> None:
+        """Now and then, delete what expired. Never waits for a lock: if another thread or
+        process is writing, the sweep is left to a later operation."""
         now = self.clock()
         if now < self._next_sweep or not self._sweeping.acquire(blocking=False):
             return
+        conn = self._nowait.acquire()
         try:
-            if now < self._next_sweep:
-                return
             sweep(conn, now)
             self._next_sweep = now + SWEEP_INTERVAL
+        except self._error as error:
+            if not _is_busy(error):
+                raise self._failure(error) from None
         finally:
+            self._nowait.release(conn)
             self._sweeping.release()
 
     def _failure(self, error: Exception) -> StateStoreError:
