@@ -30,7 +30,9 @@ __all__ = ["HANDLERS", "SCHEMA", "SCHEMA_VERSION", "sweep"]
 
 SCHEMA_VERSION = 1
 # Values live in rowid tables (cached answers can be large); the row counts per namespace and
-# per stream are kept by triggers so bounds are checked without counting rows.
+# per stream are kept by triggers so bounds are checked without counting rows. Every index costs
+# a page written per transaction, so there are no more than the operations need: holds (only
+# reservations in flight) are swept by a scan.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
     id INTEGER PRIMARY KEY, ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
@@ -53,7 +55,6 @@ CREATE INDEX IF NOT EXISTS counters_expiry ON counters (expires_at)
 CREATE TABLE IF NOT EXISTS holds (
     key TEXT NOT NULL, id TEXT NOT NULL, amount REAL NOT NULL, lease_end REAL NOT NULL,
     PRIMARY KEY (key, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS holds_lease ON holds (lease_end);
 CREATE TRIGGER IF NOT EXISTS counter_removed AFTER DELETE ON counters BEGIN
     DELETE FROM holds WHERE key = old.key;
 END;
@@ -175,38 +176,64 @@ def _expire_counter(conn: Connection, key: str, now: float) -> None:
     conn.execute("DELETE FROM counters WHERE key = ? AND expires_at <= ?", (key, now))
 
 
-def _touch_counter(conn: Connection, key: str, spent: float, expires_at: float | None) -> float:
-    """Add ``spent`` to the counter, creating it, and move its expiry when one is given."""
+def _change_spent(
+    conn: Connection, key: str, spent: float, expires_at: float | None, now: float, *, add: bool
+) -> float:
+    """Add to (or set) a counter's spent, moving its expiry when one is given; the new spent.
+    One statement when the counter exists and its period runs, as it usually does."""
+    change = "spent + ?3" if add else "?3"
     row = conn.execute(
-        "INSERT INTO counters (key, spent, expires_at) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (key) DO UPDATE SET spent = spent + excluded.spent, "
-        "expires_at = coalesce(excluded.expires_at, expires_at) RETURNING spent",
-        (key, spent, expires_at),
+        f"UPDATE counters SET spent = {change}, expires_at = coalesce(?4, expires_at) "
+        "WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2) RETURNING spent",
+        (key, now, spent, expires_at),
     ).fetchone()
-    return float(row[0])
+    if row is not None:
+        return float(row[0])
+    _expire_counter(conn, key, now)
+    conn.execute(
+        "INSERT INTO counters (key, spent, expires_at) VALUES (?, ?, ?)", (key, spent, expires_at)
+    )
+    return spent
 
 
 _READ_COUNTER = (
-    "SELECT coalesce((SELECT spent FROM counters WHERE key = ?1), 0.0), "
-    "(SELECT total(amount) FROM holds WHERE key = ?1 AND lease_end > ?2)"
+    "SELECT spent, expires_at, "
+    "(SELECT total(amount) FROM holds WHERE key = ?1 AND lease_end > ?2) "
+    "FROM (SELECT 1) LEFT JOIN counters ON key = ?1"
 )
 
 
 def _reserve(conn: Connection, op: _ops.Reserve) -> Reservation | Refusal:
     with _immediate(conn):
+        found: list[tuple[bool, float | None]] = []  # per hold: counter exists, its expiry
         for hold in op.holds:
-            _expire_counter(conn, hold.key, op.now)
-            spent, reserved = conn.execute(_READ_COUNTER, (hold.key, op.now)).fetchone()
+            spent, expires_at, reserved = conn.execute(_READ_COUNTER, (hold.key, op.now)).fetchone()
+            if expires_at is not None and expires_at <= op.now:  # its period is over
+                _expire_counter(conn, hold.key, op.now)
+                spent = expires_at = None
+                reserved = 0.0
+            exists, spent = spent is not None, spent or 0.0
             if not fits(spent, reserved, op.amount, hold.limit):
                 assert hold.limit is not None
                 return Refusal(hold.key, float(hold.limit), spent, reserved, op.amount)
-        for hold in op.holds:
-            _touch_counter(conn, hold.key, 0.0, hold.expires_at)
+            found.append((exists, expires_at))
+        for hold, (exists, expires_at) in zip(op.holds, found, strict=True):
             conn.execute(
                 "INSERT INTO holds (key, id, amount, lease_end) VALUES (?, ?, ?, ?)",
                 (hold.key, op.id, op.amount, op.lease_end),
             )
+            if not exists or hold.expires_at not in (None, expires_at):
+                _create_counter(conn, hold.key, hold.expires_at)
     return op.granted()
+
+
+def _create_counter(conn: Connection, key: str, expires_at: float | None) -> None:
+    """Make sure the counter exists (its holds are forgotten with it), with this expiry."""
+    conn.execute(
+        "INSERT INTO counters (key, spent, expires_at) VALUES (?1, 0.0, ?2) "
+        "ON CONFLICT (key) DO UPDATE SET expires_at = coalesce(?2, expires_at)",
+        (key, expires_at),
+    )
 
 
 def _settle(conn: Connection, op: _ops.Settle) -> bool:
@@ -221,15 +248,13 @@ def _settle(conn: Connection, op: _ops.Settle) -> bool:
         for hold in reservation.holds:
             conn.execute("DELETE FROM holds WHERE key = ? AND id = ?", (hold.key, reservation.id))
             if op.actual is not None:
-                _expire_counter(conn, hold.key, op.now)
-                _touch_counter(conn, hold.key, op.actual, hold.expires_at)
+                _change_spent(conn, hold.key, op.actual, hold.expires_at, op.now, add=True)
     return True
 
 
 def _add(conn: Connection, op: _ops.CounterAdd) -> float:
     with _immediate(conn):
-        _expire_counter(conn, op.key, op.now)
-        return _touch_counter(conn, op.key, op.amount, op.expires_at)
+        return _change_spent(conn, op.key, op.amount, op.expires_at, op.now, add=True)
 
 
 def _read(conn: Connection, op: _ops.CounterRead) -> Counter:
@@ -246,13 +271,7 @@ def _read(conn: Connection, op: _ops.CounterRead) -> Counter:
 
 def _set(conn: Connection, op: _ops.CounterSet) -> None:
     with _immediate(conn):
-        _expire_counter(conn, op.key, op.now)
-        conn.execute(
-            "INSERT INTO counters (key, spent, expires_at) VALUES (?1, ?2, ?3) "
-            "ON CONFLICT (key) DO UPDATE SET spent = excluded.spent, "
-            "expires_at = coalesce(excluded.expires_at, expires_at)",
-            (op.key, op.spent, op.expires_at),
-        )
+        _change_spent(conn, op.key, op.spent, op.expires_at, op.now, add=False)
 
 
 def _reset(conn: Connection, op: _ops.CounterReset) -> None:
