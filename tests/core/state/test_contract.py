@@ -458,3 +458,27 @@ async def test_async_expiry_uses_the_same_clock(store: StateStore, clock: FakeTi
     await store.kv.aput("c", "k", b"v", ttl=1)
     clock.advance(1)
     assert await store.kv.aget("c", "k") is None
+
+
+# --- time at the edges -------------------------------------------------------------------------
+
+
+def test_sub_millisecond_expiry_is_exact(store: StateStore, clock: FakeTime) -> None:
+    clock.advance(0.123456)  # a wall-clock time with many digits
+    store.kv.put("c", "k", b"v", ttl=0.0005)
+    store.counters.reserve(1.0, [Hold("k")], lease=0.0005)
+    clock.advance(0.0004)
+    assert store.kv.count("c") == 1
+    assert store.counters.read("k").reserved == 1.0
+    clock.advance(0.0001)
+    assert store.kv.count("c") == 0
+    assert store.kv.get("c", "k") is None
+    assert store.counters.read("k").reserved == 0.0
+
+
+def test_far_future_expiries_are_accepted(store: StateStore, clock: FakeTime) -> None:
+    store.kv.put("c", "k", b"v", ttl=1e12)
+    assert store.counters.add("k", 1.0, expires_at=clock.now + 1e12) == 1.0
+    assert store.buckets.take("rl", 1e9, rate=1e-9, burst=1e9).allowed
+    assert store.buckets.adjust("rl", 1e9, rate=1e-9, burst=1e9) == -1e9
+    assert store.kv.get("c", "k") == b"v"

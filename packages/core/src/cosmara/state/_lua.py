@@ -53,8 +53,10 @@ class Script:
 
 
 _COMMON = """
+-- Lua turns a number argument of redis.call into text with 14 digits: times go as fmt(x).
 local function fmt(x) return string.format('%.17g', x) end
-local function ms(seconds) return math.max(1, math.ceil(seconds * 1000)) end
+-- Milliseconds for PEXPIRE: at least 1, at most 1e13 (300 years, still written exactly).
+local function ms(seconds) return math.min(1e13, math.max(1, math.ceil(seconds * 1000))) end
 -- Calls fn with the members a thousand at a time (unpack has a limit on arguments).
 local function in_chunks(members, fn)
   for i = 1, #members, 1000 do fn({unpack(members, i, math.min(i + 999, #members))}) end
@@ -73,7 +75,7 @@ local function forget(keys)
   end)
 end
 local function prune(now)
-  forget(redis.call('ZRANGEBYSCORE', expiries, '-inf', now))
+  forget(redis.call('ZRANGEBYSCORE', expiries, '-inf', fmt(now)))
 end
 local function next_use()
   local top = redis.call('ZREVRANGE', uses, 0, 0, 'WITHSCORES')
@@ -109,7 +111,7 @@ local expires_at, bound, slack = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(
 prune(now)
 redis.call('HSET', data, key, value)
 redis.call('ZADD', uses, next_use(), key)
-if expires_at then redis.call('ZADD', expiries, expires_at, key)
+if expires_at then redis.call('ZADD', expiries, fmt(expires_at), key)
 else redis.call('ZREM', expiries, key) end
 if bound then
   local excess = redis.call('HLEN', data) - bound
@@ -185,10 +187,10 @@ local function live(c, h, l, now)
     redis.call('DEL', c, h, l)
     return 0, 0
   end
-  local lapsed = redis.call('ZRANGEBYSCORE', l, '-inf', now)
+  local lapsed = redis.call('ZRANGEBYSCORE', l, '-inf', fmt(now))
   if #lapsed > 0 then
     in_chunks(lapsed, function(chunk) redis.call('HDEL', h, unpack(chunk)) end)
-    redis.call('ZREMRANGEBYSCORE', l, '-inf', now)
+    redis.call('ZREMRANGEBYSCORE', l, '-inf', fmt(now))
   end
   local reserved = 0
   for _, amount in ipairs(redis.call('HVALS', h)) do reserved = reserved + tonumber(amount) end
