@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import cosmara.state
 from cosmara import ConfigurationError
 from cosmara.state import (
     MemoryStore,
@@ -22,12 +21,6 @@ from cosmara.state import (
 )
 
 PASSWORD = "hunter2-very-secret"
-
-
-def test_public_names_are_sorted_and_importable() -> None:
-    names = list(cosmara.state.__all__)
-    assert names == sorted(set(names))
-    assert all(hasattr(cosmara.state, name) for name in names)
 
 
 def test_memory_is_the_default() -> None:

@@ -3,7 +3,7 @@
 Each method checks its arguments, reads the store's clock once, and hands one operation to the
 backend, which runs it atomically; the ``a``-prefixed twin hands the same operation to the
 backend's async driver. Arguments that make no sense raise ``ValueError`` or ``TypeError``
-before the store is touched.
+before the store is touched; a store that fails raises ``StateStoreError``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ __all__ = ["Buckets", "Counters", "KeyValues", "Log"]
 
 
 class _Facet:
+    """One interface of a store. Every method raises ``ValueError`` or ``TypeError`` for
+    arguments that make no sense (before touching the store) and ``StateStoreError`` when the
+    store fails (unreachable, a lock held too long, a disk error)."""
+
     __slots__ = ("_arun", "_clock", "_run")
 
     def __init__(self, store: StateStore) -> None:
