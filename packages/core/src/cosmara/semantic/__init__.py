@@ -6,6 +6,16 @@ optional extra raises ``cosmara.ConfigurationError`` naming the extra to install
 """
 
 from cosmara.semantic._embedder import CallableEmbedder, Embedder
+from cosmara.semantic._hnsw import HnswSettings
+from cosmara.semantic._index import HNSW_FROM, PartitionedIndex, VectorIndex
 from cosmara.semantic._minilm import LocalMiniLM
 
-__all__ = ["CallableEmbedder", "Embedder", "LocalMiniLM"]
+__all__ = [
+    "HNSW_FROM",
+    "CallableEmbedder",
+    "Embedder",
+    "HnswSettings",
+    "LocalMiniLM",
+    "PartitionedIndex",
+    "VectorIndex",
+]
