@@ -30,9 +30,10 @@ __all__ = ["HNSW_FROM", "PartitionedIndex", "VectorIndex"]
 
 logger = logging.getLogger("cosmara.semantic")
 
-# Measured with benchmarks/semantic_index.py (384 dimensions, 2 cores): exact search costs about
-# 30 us per 1,000 vectors and grows linearly, HNSW about 0.1-0.5 ms and grows slowly; they cross
-# between 8,000 and 16,000 vectors. Moving at 10,000 keeps every lookup near or under 0.4 ms.
+# Measured with benchmarks/semantic_index.py (384 dimensions, the 2-core reference machine, three
+# runs): exact search wins up to a few thousand vectors (43-75 us against 123-232 us at 1,000),
+# the two are even at 8,000-10,000 (about 0.4-0.6 ms each), and HNSW wins every time from 16,000
+# (about 0.5-0.6 ms against several ms, 1 ms against 40+ ms at 100,000). See docs/semantic.md.
 HNSW_FROM = 10_000
 
 
