@@ -199,7 +199,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
     target = call.plan.targets[0]
     provider = target.provider
     http = provider.chat_request(call.request, target.model, stream=False)
-    response = client._transport.send(provider, http, client.config.timeout)
+    response = client._transport.send(provider, http, client._window(call, target, stream=False))
     parsed = provider.parse_chat(response, target.model)
     body_dict = provider.chat_body(call.request, target.model, stream=False)
 
@@ -208,7 +208,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
     raw_body = {"model": "gpt-4o-mini", "messages": MESSAGES}
     raw_headers = {"authorization": f"Bearer {API_KEY}"}
     raw_http.post(url, json=raw_body, headers=raw_headers)
-    cosmara_http = client._transport._clients[provider.name]
+    cosmara_http = client._transport._sync_pools()._clients[provider.name]
 
     def loop_and_settle():
         loop = client._loop(call)
@@ -275,7 +275,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
 
     # The I/O step against raw httpx, interleaved (network + server time included in both).
     def transport_send():
-        client._transport.send(provider, http, client.config.timeout)
+        client._transport.send(provider, http, client._window(call, target, stream=False))
 
     def httpx_request_same_args():
         cosmara_http.request(

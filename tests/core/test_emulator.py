@@ -595,6 +595,21 @@ async def test_delay_does_not_block_other_connections(emu: Emulator) -> None:
     assert fast_elapsed < 0.5
 
 
+async def test_a_request_from_before_reset_takes_no_reply_queued_after(emu: Emulator) -> None:
+    emu.add_fault(Fault(delay=0.4, match_model="slow"))
+    async with httpx.AsyncClient(base_url=emu.base_url, timeout=10) as http:
+        leftover = asyncio.create_task(
+            http.post("/chat/completions", json={**CHAT, "model": "slow"})
+        )
+        await asyncio.sleep(0.1)
+        emu.reset()  # the next test begins while the old request still waits
+        emu.reply("for the new test")
+        old = await leftover
+        new = await http.post("/chat/completions", json=CHAT)
+    assert old.json()["choices"][0]["message"]["content"] != "for the new test"
+    assert new.json()["choices"][0]["message"]["content"] == "for the new test"
+
+
 def test_delay_triggers_client_read_timeout(emu: Emulator) -> None:
     emu.add_fault(Fault(delay=2.0, times=1))
     with httpx.Client(base_url=emu.base_url, timeout=0.2) as http, pytest.raises(httpx.ReadTimeout):

@@ -29,6 +29,7 @@ from cosmara._errors import (
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
+    RequestRefusedError,
     RequestTimeoutError,
     RequestValidationError,
     UnknownModelError,
@@ -74,6 +75,7 @@ from cosmara._stream import (
 )
 from cosmara._timeouts import Timeouts
 from cosmara.hookspecs import hookimpl
+from cosmara.pipeline import Call, Outcome, Stage
 
 __version__ = "0.1.0"
 
@@ -83,6 +85,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BreakerPolicy",
+    "Call",
     "Catalog",
     "ChatChunk",
     "ChatRequest",
@@ -119,6 +122,7 @@ __all__ = [
     "ModelInfo",
     "NamedToolChoice",
     "NotFoundError",
+    "Outcome",
     "PermissionDeniedError",
     "PromptTokensDetails",
     "ProviderConnectionError",
@@ -127,12 +131,14 @@ __all__ = [
     "ProviderUnavailableError",
     "RateLimitError",
     "RequestContext",
+    "RequestRefusedError",
     "RequestTimeoutError",
     "RequestValidationError",
     "ResponseFormat",
     "RetryPolicy",
     "Route",
     "Secret",
+    "Stage",
     "StreamAccumulator",
     "SystemMessage",
     "TargetHealth",

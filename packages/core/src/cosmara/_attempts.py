@@ -1,8 +1,8 @@
 """The attempt loop's decisions, shared by the sync, async and streaming drivers.
 
 The drivers only do I/O: they iterate targets from ``AttemptLoop``, send, and report the
-outcome back. What counts as worth trying elsewhere, what gets recorded, and which events
-fire are decided here once.
+outcome back. What counts as worth trying elsewhere, what gets recorded, and when a fallback
+is announced (``cosmara_fallback``) are decided here once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from cosmara._errors import (
     BadRequestError,
     ContentFilteredError,
     ContextWindowExceededError,
-    CosmaraError,
     ProviderError,
     ProviderUnavailableError,
 )
@@ -73,7 +72,6 @@ class AttemptLoop:
         self._refused_window = 0  # the largest context window a provider said was too small
         self._deadline = deadline
         self._clock = clock
-        self._ended = False  # the request's end event has fired
 
     def __iter__(self) -> Iterator[Target]:
         targets = list(self.plan.targets)
@@ -157,15 +155,8 @@ class AttemptLoop:
     def __enter__(self) -> AttemptLoop:
         return self
 
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
-        if isinstance(error, CosmaraError) and not self._ended:
-            # A request refused by Cosmara itself mid-way (it cannot be encoded, the client
-            # closed) still gets its one end event.
-            self._ended = True
-            self._plugins.emit(
-                "cosmara_error", request=self._request, error=error, context=self._context
-            )
 
     def close(self) -> None:
         """The driver is done. A probe left without an outcome (the caller was cancelled, or
@@ -178,7 +169,6 @@ class AttemptLoop:
     def succeeded(self, target: Target, first_token_at: float | None = None) -> None:
         """Record a success; ``first_token_at`` (a ``perf_counter`` time) for streams."""
         self._probing = None
-        self._ended = True  # the driver announces the response
         latency = self._elapsed()
         first_token = (
             None if first_token_at is None else round((first_token_at - self._tried) * 1000, 3)
@@ -232,11 +222,8 @@ class AttemptLoop:
         return self.fail(error)
 
     def fail(self, error: ProviderError) -> ProviderError:
-        self._ended = True
+        """``error`` as the request's final one, carrying every attempt."""
         error.attempts = list(self.attempts)
-        self._plugins.emit(
-            "cosmara_error", request=self._request, error=error, context=self._context
-        )
         return error
 
     @property

@@ -8,6 +8,7 @@ Every failure a caller can see is one of these, whichever provider or surface pr
     ├── RequestValidationError          bad input, raised before any network call (also ValueError)
     │   └── UnknownModelError           unknown provider prefix or model name (also LookupError)
     ├── ClientClosedError               the client was closed (also RuntimeError)
+    ├── RequestRefusedError             a stage refused the request: a limit, a budget, a policy
     └── ProviderError                   the provider (or the way to it) failed
         ├── AuthenticationError         401
         ├── PermissionDeniedError       403
@@ -50,6 +51,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "RequestRefusedError",
     "RequestTimeoutError",
     "RequestValidationError",
     "UnknownModelError",
@@ -79,6 +81,16 @@ class UnknownModelError(RequestValidationError, LookupError):
 class ClientClosedError(CosmaraError, RuntimeError):
     """The client was closed; calls in flight when it closed end with this error too, and
     never count against a provider's health."""
+
+
+class RequestRefusedError(CosmaraError):
+    """A stage of the pipeline refused the request before any provider was called: a rate
+    limit, a budget, a guardrail of a plugin's. ``stage`` names it."""
+
+    def __init__(self, message: str, *, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.stage = stage
 
 
 class ProviderError(CosmaraError):

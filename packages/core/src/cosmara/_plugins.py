@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from cosmara import hookspecs
 from cosmara._errors import ConfigurationError
 from cosmara.hookspecs import ProviderFactory
+
+if TYPE_CHECKING:
+    from cosmara.pipeline import Stage
 
 __all__ = ["PLUGINS_ENV", "Plugins"]
 
@@ -71,6 +74,42 @@ class Plugins:
 
         self.manager.hook.cosmara_register_strategies(register=register)
         return found
+
+    def placed_stages(self, builtin: Sequence[Stage]) -> list[Stage]:
+        """The built-in stages with the plugins' inserted where they asked.
+
+        Raises:
+            ConfigurationError: a stage without a name, a name taken twice, or a place that
+                names no stage.
+        """
+        from cosmara.pipeline import Stage  # the pipeline uses the plugins: not at import
+
+        stages = list(builtin)
+
+        def register(stage: Stage, *, before: str | None = None, after: str | None = None) -> None:
+            if not isinstance(stage, Stage) or not stage.name:
+                raise ConfigurationError(f"{stage!r} is not a named cosmara.Stage")
+            if any(s.name == stage.name for s in stages):
+                raise ConfigurationError(f"two stages are named {stage.name!r}")
+            if before is not None and after is not None:
+                raise ConfigurationError("a stage goes before one stage or after one, not both")
+            anchor = before or after
+            if anchor is None or (before == "attempts"):
+                stages.append(stage)  # the attempts come last: just before them
+                return
+            if after == "validate":
+                stages.insert(0, stage)
+                return
+            names = [s.name for s in stages]
+            if anchor not in names:
+                raise ConfigurationError(
+                    f"stage {stage.name!r} asks for a place near {anchor!r}, which is not a "
+                    f"stage; stages: {', '.join(names)}"
+                )
+            stages.insert(names.index(anchor) + (1 if after else 0), stage)
+
+        self.manager.hook.cosmara_register_stages(register=register)
+        return stages
 
     def has_observers(self, event: str) -> bool:
         return bool(getattr(self.manager.hook, event).get_hookimpls())

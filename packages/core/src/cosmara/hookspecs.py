@@ -45,6 +45,16 @@ def cosmara_register_strategies(register: Callable[[str, Callable[..., Any]], No
 
 
 @hookspec
+def cosmara_register_stages(register: Callable[..., None]) -> None:
+    """Add pipeline stages: ``register(stage)`` places a ``cosmara.Stage`` just before the
+    attempts; ``register(stage, before="cache")`` or ``register(stage, after="route")`` before
+    or after a named stage (``events``, ``route``, ``cache``, ``budget``, ... see
+    ``Cosmara.stages``). A stage may answer, refuse or change a request on its way out, and
+    sees how every call ended on its way back; its exceptions are not isolated like an
+    observer's: a stage that raises on the way out refuses the request."""
+
+
+@hookspec
 def cosmara_request_start(request: Any, context: RequestContext) -> None:
     """A request passed validation and is about to be planned and sent."""
 

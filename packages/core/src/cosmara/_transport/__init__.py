@@ -20,7 +20,7 @@ from cosmara._errors import ClientClosedError, ConfigurationError
 from cosmara._headers import header_problem
 from cosmara._limits import Limits
 from cosmara._transport._body import BodyDecoder, TooLarge
-from cosmara._transport._deadlines import Window
+from cosmara._transport._deadlines import Window, within
 from cosmara._transport._errors import converted
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
 
@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
     from cosmara._transport._sync import SyncPools
 
-__all__ = ["AsyncBackend", "AsyncStreamResponse", "StreamResponse", "Transport", "Window"]
+__all__ = [
+    "AsyncBackend",
+    "AsyncStreamResponse",
+    "StreamResponse",
+    "Transport",
+    "Window",
+    "within",
+]
 
 AsyncBackend = Literal["auto", "aiohttp", "httpx"]
 

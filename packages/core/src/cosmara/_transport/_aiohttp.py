@@ -20,9 +20,12 @@ import yarl
 from cosmara._errors import POOL_EXHAUSTED, ProviderUnavailableError
 from cosmara._transport._body import ACCEPT_ENCODING
 from cosmara._transport._deadlines import Window, within
+from cosmara._transport._proxy import proxy_for
 from cosmara.providers._base import HttpProvider, HttpRequest
 
 __all__ = ["AiohttpPools"]
+
+_Session = tuple[aiohttp.ClientSession, asyncio.Semaphore, "str | None"]
 
 _HEADERS = {"accept-encoding": ACCEPT_ENCODING, "user-agent": "cosmara"}
 
@@ -33,12 +36,15 @@ class AiohttpPools:
     def __init__(self, max_connections: int, ssl_context: Callable[[], Any]) -> None:
         self._max_connections = max_connections
         self._ssl_context = ssl_context
-        self._sessions: dict[str, tuple[aiohttp.ClientSession, asyncio.Semaphore]] = {}
+        self._sessions: dict[str, _Session] = {}
 
     async def open(self, provider: HttpProvider, request: HttpRequest, window: Window) -> _Raw:
-        session, slots = self._sessions.get(provider.name) or self._new_session(provider)
+        session, slots, proxy = self._sessions.get(provider.name) or self._new_session(provider)
         try:
-            await within(slots.acquire(), min(window.until, time.monotonic() + window.pool))
+            if slots.locked():  # wait for a free connection, at most the pool timeout
+                await within(slots.acquire(), min(window.until, time.monotonic() + window.pool))
+            else:
+                await slots.acquire()
         except (TimeoutError, asyncio.TimeoutError):
             raise ProviderUnavailableError(
                 f"every connection to {provider.name} stayed busy (its max_connections): not sent",
@@ -53,6 +59,7 @@ class AiohttpPools:
                     headers=request.headers,
                     data=request.body,
                     params=request.params,
+                    proxy=proxy,
                     allow_redirects=False,  # a redirect is the answer, not ours to follow
                     timeout=aiohttp.ClientTimeout(
                         total=None, sock_connect=min(window.connect, max(window.left(), 0.001))
@@ -67,12 +74,10 @@ class AiohttpPools:
 
     async def aclose(self) -> None:
         sessions, self._sessions = self._sessions, {}
-        for session, _ in sessions.values():
+        for session, _, _ in sessions.values():
             await session.close()
 
-    def _new_session(
-        self, provider: HttpProvider
-    ) -> tuple[aiohttp.ClientSession, asyncio.Semaphore]:
+    def _new_session(self, provider: HttpProvider) -> _Session:
         size = provider.settings.max_connections or self._max_connections
         connector = aiohttp.TCPConnector(
             limit=size, limit_per_host=0, ssl=self._ssl_context(), enable_cleanup_closed=False
@@ -81,11 +86,15 @@ class AiohttpPools:
             connector=connector,
             headers=_HEADERS,
             auto_decompress=False,  # bodies are decompressed within limits (_body.py)
-            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as httpx reads them
+            # Not trust_env: it reads ~/.netrc and the proxy variables in a worker thread on
+            # every request. The proxy is decided once here, as the sync pools do.
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # an API client keeps no cookies
             timeout=aiohttp.ClientTimeout(total=None),
             skip_auto_headers=("content-type",),
         )
-        entry = self._sessions[provider.name] = (session, asyncio.Semaphore(size))
+        proxy = proxy_for(provider.base_url)
+        entry = self._sessions[provider.name] = (session, asyncio.Semaphore(size), proxy)
         return entry
 
 
@@ -100,7 +109,10 @@ class _Raw:
         self._ended = False
 
     async def chunk(self, until: float) -> bytes:
-        data = await within(self._response.content.readany(), until)
+        content = self._response.content
+        data = content.read_nowait()  # what already arrived: most bodies come with the head
+        if not data and not content.at_eof():
+            data = await within(content.readany(), until)
         if not data:
             self._ended = True
         return data

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,6 +19,7 @@ import httpx
 
 from cosmara._transport._body import ACCEPT_ENCODING
 from cosmara._transport._deadlines import READ_DEADLINE, Window
+from cosmara._transport._proxy import proxy_for
 from cosmara.providers._base import HttpProvider, HttpRequest
 
 __all__ = ["DeadlineBackend", "SyncPools", "SyncRaw"]
@@ -112,7 +112,7 @@ def _pool(base_url: str, size: int, ssl_context: Any) -> httpcore.ConnectionPool
         "max_keepalive_connections": size,
         "network_backend": DeadlineBackend(),
     }
-    proxy = _proxy_for(base_url)
+    proxy = proxy_for(base_url)
     if proxy is None:
         return httpcore.ConnectionPool(**options)
     parts = urlsplit(proxy)
@@ -121,29 +121,6 @@ def _pool(base_url: str, size: int, ssl_context: Any) -> httpcore.ConnectionPool
         auth = (unquote(parts.username).encode(), unquote(parts.password or "").encode())
         parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
     return httpcore.HTTPProxy(proxy_url=parts.geturl(), proxy_auth=auth, **options)
-
-
-def _proxy_for(url: str) -> str | None:
-    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for ``url``, unless
-    ``NO_PROXY`` exempts its host (as httpx and requests read them)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or _exempt(parts.hostname or "", proxies.get("no", "")):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def _exempt(host: str, no_proxy: str) -> bool:
-    """``NO_PROXY``: ``*``, or hosts and domain suffixes (``example.com`` covers its
-    subdomains too), separated by commas."""
-    for entry in (item.strip().lower() for item in no_proxy.split(",")):
-        if entry == "*":
-            return True
-        entry = entry.lstrip(".").split(":")[0]
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
 
 
 class _DeadlineTransport(httpx.HTTPTransport):

@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cosmara._config import ProviderSettings
@@ -247,7 +248,7 @@ class HttpProvider(Provider, ABC):
             key = environment_secret(self.fallback_api_key_env)
         return key
 
-    @property
+    @cached_property
     def sends_environment_key(self) -> bool:
         """Whether the environment's key may go to this provider's base URL: its own default
         host, or the one its own environment variable names (both come from the environment)."""

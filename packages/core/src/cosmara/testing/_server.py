@@ -212,6 +212,7 @@ class Server:
             model = data["model"]
         query = dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {}
         recorded = RecordedRequest(request.method, path, query, request.headers, data, request.body)
+        generation = self._state.generation
         over_limit, fault = self._state.admit(recorded, model)
         serial = next(self._state.serials)
         headers = [("x-request-id", f"req_emu_{serial}")]
@@ -239,7 +240,7 @@ class Server:
                 return await self._send(writer, 200, malformed_body(serial), headers, keep)
         try:
             return await self._route(
-                request, data, bad_json, azure, model, serial, headers, fault, writer
+                request, data, bad_json, azure, model, serial, headers, fault, writer, generation
             )
         except RequestError as exc:
             return await self._send(writer, exc.status, exc.body(), headers, keep)
@@ -266,6 +267,7 @@ class Server:
         headers: Headers,
         fault: Fault | None,
         writer: asyncio.StreamWriter,
+        generation: int,
     ) -> bool:
         method, path, keep = request.method, request.path, request.keep_alive
         if azure is not None:
@@ -292,7 +294,7 @@ class Server:
             body = embeddings_body(data, model=state.reported_model(model))
             return await self._send(writer, 200, dumps(body), headers, keep)
 
-        scripted = state.pop_reply()
+        scripted = state.pop_reply(generation)
         try:
             completion = plan_completion(
                 data,

@@ -134,6 +134,9 @@ class State:
         self.replies: deque[ScriptedReply] = deque()
         self.recorded: deque[RecordedRequest] = deque(maxlen=max_recorded)
         self.count = 0
+        # Bumped by reset(): a request still waiting out a fault's delay when its test ended
+        # must not take a reply the next test queued.
+        self.generation = 0
         self.serials = itertools.count(1)  # never reset: response ids stay unique
         self.call_ids = itertools.count(1)
         self.random = random.Random(0)  # a seeded draw: fault storms replay the same way
@@ -170,10 +173,13 @@ class State:
         with self.lock:
             self.replies.append(reply)
 
-    def pop_reply(self) -> ScriptedReply | None:
-        """The next scripted reply, if any."""
+    def pop_reply(self, generation: int) -> ScriptedReply | None:
+        """The next scripted reply, if any, for a request that arrived in ``generation``
+        (none for one that arrived before the last ``reset()``)."""
         with self.lock:
-            return self.replies.popleft() if self.replies else None
+            if generation != self.generation or not self.replies:
+                return None
+            return self.replies.popleft()
 
     def give_back_reply(self, reply: ScriptedReply) -> None:
         """Put a reply back at the front (its request was rejected)."""
@@ -187,6 +193,7 @@ class State:
             self.replies.clear()
             self.recorded.clear()
             self.count = 0
+            self.generation += 1
 
     def reported_model(self, model: str) -> str:
         """The model name a response reports: the requested one with ``model_prefix``."""

@@ -1,0 +1,169 @@
+"""The pipeline: a request walks down the stages in order and back up once with its outcome.
+
+    validate -> events -> limits -> cache -> route -> budget -> [plugins] -> attempts
+             <-        <-        <-       <-       <-        <-           <-  outcome
+
+(the stages of later capabilities slot in where their names say; plugins add theirs before
+``attempts`` unless they name another place). The four drivers (``run``, ``arun``,
+``stream``, ``astream``) differ only in how they wait: each runs the stages' ``before`` in
+order until one answers, refuses or the attempts are reached, then every entered stage's
+``after`` in reverse, exactly once, whatever happened (a stream abandoned by its caller too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from cosmara._errors import CosmaraError
+from cosmara._stream import ChatChunk
+from cosmara.pipeline._call import Call, Outcome
+from cosmara.pipeline._send import Attempts
+from cosmara.pipeline._settle import final_chunk, replay
+from cosmara.pipeline._stage import Stage
+
+__all__ = ["Pipeline"]
+
+logger = logging.getLogger("cosmara.pipeline")
+
+
+class Pipeline:
+    def __init__(self, stages: Sequence[Stage], attempts: Attempts) -> None:
+        self.stages = tuple(stages)
+        self.attempts = attempts
+
+    @property
+    def names(self) -> list[str]:
+        """The stages in order, the attempts last: what a request passes."""
+        return ["validate", *(stage.name for stage in self.stages), self.attempts.name]
+
+    # --- drivers ----------------------------------------------------------------------------
+    def run(self, call: Call) -> Any:
+        entered: list[Stage] = []
+        try:
+            outcome = self._out(call, entered) or self.attempts.run(call)
+        except CosmaraError as error:
+            outcome = Outcome(error=error)
+        except BaseException:
+            self._back(call, entered, Outcome(cancelled=True))
+            raise
+        return _result(self._back(call, entered, outcome))
+
+    async def arun(self, call: Call) -> Any:
+        entered: list[Stage] = []
+        try:
+            outcome = await self._aout(call, entered) or await self.attempts.arun(call)
+        except CosmaraError as error:
+            outcome = Outcome(error=error)
+        except BaseException:  # cancelled: the stages still settle (a budget's reservation)
+            await self._aback(call, entered, Outcome(cancelled=True))
+            raise
+        return _result(await self._aback(call, entered, outcome))
+
+    def stream(self, call: Call) -> Iterator[ChatChunk]:
+        entered: list[Stage] = []
+        outcome: Outcome | None = None
+        try:
+            outcome = self._out(call, entered)
+            if outcome is None:
+                for item in self.attempts.stream(call):
+                    if isinstance(item, Outcome):
+                        outcome = item
+                    else:
+                        yield item
+                assert outcome is not None
+                chunks = [] if outcome.error is None else replay(outcome.response)[:-1]
+            else:
+                chunks = replay(outcome.response)[:-1]
+        except CosmaraError as error:
+            outcome = Outcome(error=error)
+        except BaseException:  # the caller closed the stream, or it was interrupted
+            self._back(call, entered, Outcome(cancelled=True))
+            raise
+        response = _result(self._back(call, entered, outcome))
+        yield from chunks
+        yield final_chunk(response)
+
+    async def astream(self, call: Call) -> AsyncIterator[ChatChunk]:
+        entered: list[Stage] = []
+        outcome: Outcome | None = None
+        try:
+            outcome = await self._aout(call, entered)
+            if outcome is None:
+                async for item in self.attempts.astream(call):
+                    if isinstance(item, Outcome):
+                        outcome = item
+                    else:
+                        yield item
+                assert outcome is not None
+                chunks = [] if outcome.error is None else replay(outcome.response)[:-1]
+            else:
+                chunks = replay(outcome.response)[:-1]
+        except CosmaraError as error:
+            outcome = Outcome(error=error)
+        except BaseException:
+            await self._aback(call, entered, Outcome(cancelled=True))
+            raise
+        response = _result(await self._aback(call, entered, outcome))
+        for chunk in chunks:
+            yield chunk
+        yield final_chunk(response)
+
+    def stage(self, name: str) -> Stage:
+        """The stage of that name.
+
+        Raises:
+            KeyError: no stage has that name.
+        """
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    # --- the way out and the way back ---------------------------------------------------------
+    def _out(self, call: Call, entered: list[Stage]) -> Outcome | None:
+        for stage in self.stages:
+            entered.append(stage)
+            answer = stage.before(call)
+            if answer is not None:
+                return Outcome(response=answer, served=stage.name)
+        return None
+
+    async def _aout(self, call: Call, entered: list[Stage]) -> Outcome | None:
+        for stage in self.stages:
+            entered.append(stage)
+            answer = await stage.abefore(call)
+            if answer is not None:
+                return Outcome(response=answer, served=stage.name)
+        return None
+
+    def _back(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
+        for stage in reversed(entered):
+            try:
+                stage.after(call, outcome)
+            except Exception:
+                _failed(stage)
+        return outcome
+
+    async def _aback(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
+        for stage in reversed(entered):
+            try:
+                await stage.aafter(call, outcome)
+            except Exception:
+                _failed(stage)
+        return outcome
+
+
+def _failed(stage: Stage) -> None:
+    # The way back settles what already happened: the answer (paid for) stands, and the other
+    # stages still settle. A stage that must stop a request does it on the way out.
+    logger.exception("cosmara stage %r failed on the way back", stage.name)
+
+
+def _result(outcome: Outcome) -> Any:
+    """What the caller gets: the answer (the one of last resort too), else the error."""
+    if outcome.response is not None:
+        return outcome.response
+    assert outcome.error is not None
+    raise outcome.error
