@@ -239,7 +239,7 @@ def test_cost_from_header_and_from_events(
 def test_per_call_timeout_reaches_the_engine(
     emulator: Emulator, oa: cosmara_generic.OpenAI
 ) -> None:
-    emulator.add_fault(Fault(delay=2.0))
+    emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
     with pytest.raises(openai.APITimeoutError) as info:
         oa.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, timeout=0.2)
     assert isinstance(info.value.__cause__, cosmara.RequestTimeoutError)
@@ -250,7 +250,7 @@ def test_without_a_timeout_the_engines_apply(emulator: Emulator) -> None:
     client = cosmara_generic.OpenAI(
         base_url=emulator.base_url, api_key=SECRET, config=config, load_entry_points=False
     )
-    emulator.add_fault(Fault(delay=2.0))
+    emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
     with pytest.raises(openai.APITimeoutError):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 

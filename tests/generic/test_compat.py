@@ -303,7 +303,7 @@ def test_timeout(emulator: Emulator) -> None:
     results = []
     for module in (real_openai, cosmara_generic):
         emulator.reset()
-        emulator.add_fault(Fault(delay=2.0))
+        emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
         client = _client(module, emulator, timeout=0.2)
         results.append(error_handling(module, client))
     assert results[0] == results[1] == ("connection", "APITimeoutError", True)

@@ -70,7 +70,7 @@ def test_status_errors(
 
 
 def test_timeout(emulator: Emulator, asynchronous: bool) -> None:
-    emulator.add_fault(Fault(delay=2.0))
+    emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
     with pytest.raises(openai.APITimeoutError) as info:
         _call(emulator, asynchronous, timeout=0.2)()
     assert isinstance(info.value.__cause__, cosmara.RequestTimeoutError)
