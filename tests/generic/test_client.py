@@ -112,10 +112,11 @@ def test_client_defaults_and_with_options(
     assert observer.metas[1].context.tags == {"app": "web"}
 
 
-def test_max_retries_is_the_engines(emulator: Emulator) -> None:
+def test_max_retries_is_the_engines(emulator: Emulator, request: pytest.FixtureRequest) -> None:
     client = cosmara_generic.OpenAI(
         base_url=emulator.base_url, api_key=SECRET, max_retries=1, load_entry_points=False
     )
+    request.addfinalizer(client.close)
     emulator.add_fault(Fault(status=503, retry_after=0.01, times=1))
     raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=MESSAGES)
     assert raw.headers["x-cosmara-attempts"] == "2"
@@ -180,8 +181,8 @@ def test_openai_base_url_from_the_environment(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
-    client = cosmara_generic.OpenAI(api_key=SECRET, load_entry_points=False)
-    completion = client.chat.completions.create(model="my-local-llama", messages=MESSAGES)
+    with cosmara_generic.OpenAI(api_key=SECRET, load_entry_points=False) as client:
+        completion = client.chat.completions.create(model="my-local-llama", messages=MESSAGES)
     assert completion.choices[0].message.content == "Echo: Hi"
 
 
@@ -211,7 +212,7 @@ def test_missing_credentials_is_a_clear_authentication_error(
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     client = cosmara_generic.OpenAI(load_entry_points=False)
-    with pytest.raises(openai.AuthenticationError, match="ANTHROPIC_API_KEY") as info:
+    with client, pytest.raises(openai.AuthenticationError, match="ANTHROPIC_API_KEY") as info:
         client.chat.completions.create(model="anthropic/claude-sonnet-4-5", messages=MESSAGES)
     assert info.value.code == "missing_credentials"
 
@@ -251,7 +252,7 @@ def test_without_a_timeout_the_engines_apply(emulator: Emulator) -> None:
         base_url=emulator.base_url, api_key=SECRET, config=config, load_entry_points=False
     )
     emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
-    with pytest.raises(openai.APITimeoutError):
+    with client, pytest.raises(openai.APITimeoutError):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
 
@@ -263,6 +264,7 @@ def test_with_options_endpoint_builds_its_own_engine(emulator: Emulator) -> None
     assert completion.choices[0].message.content == "Echo: Hi"
     assert emulator.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
     pointed.close()
+    client.close()
 
 
 def test_engine_lifetime(
@@ -277,6 +279,7 @@ def test_engine_lifetime(
     shared.with_options(team="x").close()
     shared.close()
     assert closed == ["built"]
+    Cosmara.close(built.engine)  # the real close, for this test's own connections
 
 
 async def test_async_engine_lifetime(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -286,9 +289,11 @@ async def test_async_engine_lifetime(emulator: Emulator, monkeypatch: pytest.Mon
     async def aclose() -> None:
         closed.append("built")
 
-    monkeypatch.setattr(built.engine, "aclose", aclose)
+    engine = built.engine
+    monkeypatch.setattr(engine, "aclose", aclose)
     await built.close()
     assert closed == ["built"]
+    engine.close()
 
 
 def test_http_client_for_an_sdk_client(emulator: Emulator, client: Cosmara) -> None:

@@ -48,7 +48,8 @@ def _both(emulator: Emulator, snippet: Snippet, script: Callable[[], None] = lam
     for module in (real_openai, cosmara_generic):
         emulator.reset()
         script()
-        outputs.append(_normalise(snippet(module, _client(module, emulator))))
+        with _client(module, emulator) as client:
+            outputs.append(_normalise(snippet(module, client)))
     expected, got = outputs
     assert got == expected
     return got
@@ -268,8 +269,8 @@ def test_error_attributes_match(emulator: Emulator) -> None:
     for module in (real_openai, cosmara_generic):
         emulator.reset()
         emulator.add_fault(Fault(status=429, retry_after=3))
-        with pytest.raises(module.RateLimitError) as info:
-            plain(module, _client(module, emulator))
+        with _client(module, emulator) as client, pytest.raises(module.RateLimitError) as info:
+            plain(module, client)
         caught.append(info.value)
     expected, got = caught
     assert isinstance(got, cosmara_generic.APIStatusError)
@@ -294,8 +295,9 @@ def _closed_port() -> int:
 def test_connection_error(emulator: Emulator) -> None:
     results = []
     for module in (real_openai, cosmara_generic):
-        client = _client(module, emulator, base_url=f"http://127.0.0.1:{_closed_port()}/v1")
-        results.append(error_handling(module, client))
+        base_url = f"http://127.0.0.1:{_closed_port()}/v1"
+        with _client(module, emulator, base_url=base_url) as client:
+            results.append(error_handling(module, client))
     assert results[0] == results[1] == ("connection", "APIConnectionError", True)
 
 
@@ -304,8 +306,8 @@ def test_timeout(emulator: Emulator) -> None:
     for module in (real_openai, cosmara_generic):
         emulator.reset()
         emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
-        client = _client(module, emulator, timeout=0.2)
-        results.append(error_handling(module, client))
+        with _client(module, emulator, timeout=0.2) as client:
+            results.append(error_handling(module, client))
     assert results[0] == results[1] == ("connection", "APITimeoutError", True)
 
 
@@ -333,9 +335,10 @@ def test_embedding_vectors_close(emulator: Emulator) -> None:
     """The rounded comparison above hides nothing: vectors agree to float32 precision."""
     vectors = []
     for module in (real_openai, cosmara_generic):
-        response = _client(module, emulator).embeddings.create(
-            model="text-embedding-3-small", input="The food was delicious"
-        )
+        with _client(module, emulator) as client:
+            response = client.embeddings.create(
+                model="text-embedding-3-small", input="The food was delicious"
+            )
         vectors.append(response.data[0].embedding)
     assert len(vectors[0]) == len(vectors[1]) == 8
     assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(*vectors, strict=True))

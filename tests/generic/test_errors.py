@@ -36,8 +36,12 @@ def _call(emulator: Emulator, asynchronous: bool, **options: Any) -> Callable[[]
     """One chat call with the sync or the async client; returns what it returned."""
     options = {"base_url": emulator.base_url, "api_key": "sk-test", "max_retries": 0, **options}
     if not asynchronous:
-        client = cosmara_generic.OpenAI(load_entry_points=False, **options)
-        return lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+        def call() -> Any:
+            with cosmara_generic.OpenAI(load_entry_points=False, **options) as client:
+                return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+        return call
 
     async def call() -> Any:
         async with cosmara_generic.AsyncOpenAI(load_entry_points=False, **options) as client:
@@ -124,13 +128,15 @@ def test_cut_stream_raises_connection_error(emulator: Emulator, asynchronous: bo
             return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
     def consume() -> str:
-        client = cosmara_generic.OpenAI(
+        with cosmara_generic.OpenAI(
             base_url=emulator.base_url, api_key="sk", load_entry_points=False
-        )
-        stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "a b c d e f"}], stream=True
-        )
-        return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        ) as client:
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "a b c d e f"}],
+                stream=True,
+            )
+            return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
     with pytest.raises(openai.APIConnectionError) as info:
         asyncio.run(consume_async()) if asynchronous else consume()
@@ -140,19 +146,19 @@ def test_cut_stream_raises_connection_error(emulator: Emulator, asynchronous: bo
 
 def test_stalled_stream_raises_timeout(emulator: Emulator) -> None:
     emulator.add_fault(Fault(stall_after_chunks=3, stall_seconds=2.0))
-    client = cosmara_generic.AsyncOpenAI(
-        base_url=emulator.base_url, api_key="sk", load_entry_points=False
-    )
 
     async def consume() -> None:
-        stream = await client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": "a b c d e f"}],
-            stream=True,
-            timeout=0.3,
-        )
-        async for _ in stream:
-            pass
+        async with cosmara_generic.AsyncOpenAI(
+            base_url=emulator.base_url, api_key="sk", load_entry_points=False
+        ) as client:
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "a b c d e f"}],
+                stream=True,
+                timeout=0.3,
+            )
+            async for _ in stream:
+                pass
 
     with pytest.raises(openai.APITimeoutError):
         asyncio.run(consume())

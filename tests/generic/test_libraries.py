@@ -149,13 +149,6 @@ async def test_pydantic_ai_streaming(aoa: cosmara_generic.AsyncOpenAI) -> None:
     assert "".join(pieces) == "Echo: Stream this please"
 
 
-def test_pydantic_ai_run_sync(emulator: Emulator) -> None:
-    client = cosmara_generic.AsyncOpenAI(
-        base_url=emulator.base_url, api_key="sk-test-libs", load_entry_points=False
-    )
-    assert _agent(client).run_sync("Hi").output == "Echo: Hi"
-
-
 async def test_pydantic_ai_rate_limit_is_model_http_error(
     emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI
 ) -> None:

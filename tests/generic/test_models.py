@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import openai
 import pytest
 
@@ -11,15 +13,16 @@ from cosmara.testing import Emulator
 
 
 @pytest.fixture
-def engine(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Cosmara:
+def engine(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cosmara]:
     for variable in ("ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "COHERE_API_KEY"):
         monkeypatch.delenv(variable, raising=False)
     providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-test"}}
-    return Cosmara(
+    with Cosmara(
         providers=providers,
         aliases={"support-bot": "openai/gpt-4o-mini"},
         load_entry_points=False,
-    )
+    ) as engine:
+        yield engine
 
 
 def test_list(engine: Cosmara) -> None:
@@ -48,10 +51,10 @@ def test_retrieve(engine: Cosmara, name: str, owner: str) -> None:
 
 
 def test_retrieve_a_name_only_a_base_url_knows(emulator: Emulator) -> None:
-    client = cosmara_generic.OpenAI(
+    with cosmara_generic.OpenAI(
         base_url=emulator.base_url, api_key="sk-test", load_entry_points=False
-    )
-    assert client.models.retrieve("my-local-llama").id == "my-local-llama"
+    ) as client:
+        assert client.models.retrieve("my-local-llama").id == "my-local-llama"
 
 
 @pytest.mark.parametrize("name", ["no-such-model", "openai-nope/x", "anthropic/claude-sonnet-4-5"])

@@ -5,7 +5,7 @@ and what Cosmara does not serve (the legacy Completions API) answers a clear 404
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
@@ -45,10 +45,11 @@ def oa(emulator: Emulator) -> Iterator[cosmara_generic.OpenAI]:
 
 
 @pytest.fixture
-def aoa(emulator: Emulator) -> cosmara_generic.AsyncOpenAI:
-    return cosmara_generic.AsyncOpenAI(
+async def aoa(emulator: Emulator) -> AsyncIterator[cosmara_generic.AsyncOpenAI]:
+    async with cosmara_generic.AsyncOpenAI(
         base_url=emulator.base_url, api_key="sk-test", load_entry_points=False
-    )
+    ) as client:
+        yield client
 
 
 def test_parse_with_a_pydantic_model(emulator: Emulator, oa: cosmara_generic.OpenAI) -> None:
@@ -88,7 +89,6 @@ async def test_async_stream_helper(aoa: cosmara_generic.AsyncOpenAI) -> None:
     async with aoa.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
         pieces = [event.delta async for event in stream if event.type == "content.delta"]
     assert "".join(pieces) == "Echo: Hi"
-    await aoa.close()
 
 
 def test_with_raw_response(oa: cosmara_generic.OpenAI) -> None:
@@ -117,7 +117,6 @@ async def test_async_with_streaming_response(aoa: cosmara_generic.AsyncOpenAI) -
     ) as response:
         body = json.loads(await response.read())
     assert body["choices"][0]["message"]["content"] == "Echo: Hi"
-    await aoa.close()
 
 
 def test_tool_loop_appending_the_message(emulator: Emulator, oa: cosmara_generic.OpenAI) -> None:
