@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import agents
 import instructor
 import pytest
 from pydantic import BaseModel
@@ -93,15 +95,14 @@ def test_instructor_json_mode_partial_streaming(
 
 # --- pydantic-ai -----------------------------------------------------------------------------
 
-pydantic_ai = pytest.importorskip("pydantic_ai", reason="pydantic-ai needs Python 3.11+")
 
-
-def _agent(client: cosmara_generic.AsyncOpenAI, **options: object) -> pydantic_ai.Agent:
+def _agent(client: cosmara_generic.AsyncOpenAI, **options: object) -> Any:
+    pydantic_ai = pytest.importorskip("pydantic_ai", reason="pydantic-ai needs Python 3.11+")
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
     model = OpenAIChatModel(MODEL, provider=OpenAIProvider(openai_client=client))
-    return pydantic_ai.Agent(model, **options)  # type: ignore[call-overload]
+    return pydantic_ai.Agent(model, **options)
 
 
 async def test_pydantic_ai_plain(emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI) -> None:
@@ -152,24 +153,20 @@ async def test_pydantic_ai_streaming(aoa: cosmara_generic.AsyncOpenAI) -> None:
 async def test_pydantic_ai_rate_limit_is_model_http_error(
     emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI
 ) -> None:
+    agent = _agent(aoa)
     from pydantic_ai.exceptions import ModelHTTPError
 
     emulator.add_fault(Fault(status=429, retry_after=7))
     with pytest.raises(ModelHTTPError) as info:
-        await _agent(aoa).run("Hi")
+        await agent.run("Hi")
     assert info.value.status_code == 429
     assert emulator.request_count == 1  # neither the SDK nor pydantic-ai retried behind us
 
 
 # --- openai-agents ---------------------------------------------------------------------------
 
-agents = pytest.importorskip("agents")
-
-
-@pytest.fixture(autouse=True)
-def _no_tracing_export() -> None:
-    """openai-agents exports traces to OpenAI by default: off, so nothing leaves the host."""
-    agents.set_tracing_disabled(True)
+# openai-agents exports traces to OpenAI by default: off, so nothing leaves the host.
+agents.set_tracing_disabled(True)
 
 
 def _agents_model(client: cosmara_generic.AsyncOpenAI) -> agents.OpenAIChatCompletionsModel:

@@ -65,6 +65,21 @@ def test_parse_with_a_pydantic_model(emulator: Emulator, oa: cosmara_generic.Ope
     assert format_["json_schema"]["strict"] is True
 
 
+async def test_async_parse_and_raw_response(
+    emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI
+) -> None:
+    emulator.reply(json.dumps({"name": "Fair", "participants": ["Bo"]}))
+    completion = await aoa.chat.completions.parse(
+        model="gpt-4o-mini", messages=MESSAGES, response_format=Event
+    )
+    assert completion.choices[0].message.parsed == Event(name="Fair", participants=["Bo"])
+    raw = await aoa.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    )
+    assert raw.headers["x-cosmara-provider"] == "openai"
+    assert (await raw.parse()).choices[0].message.content == "Echo: Hi"
+
+
 def test_parse_tool_arguments(emulator: Emulator, oa: cosmara_generic.OpenAI) -> None:
     emulator.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}])
     completion = oa.chat.completions.parse(
@@ -138,6 +153,29 @@ def test_tool_loop_appending_the_message(emulator: Emulator, oa: cosmara_generic
     assert sent[1]["role"] == "assistant"
     assert sent[1]["tool_calls"][0]["function"]["name"] == "get_weather"
     assert sent[2]["content"] == "sunny, Paris"
+
+
+async def test_async_tool_loop(emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI) -> None:
+    emulator.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Lima"}}])
+    emulator.reply("Cloudy in Lima.")
+    messages: list[Any] = [{"role": "user", "content": "Weather in Lima?"}]
+    response = await aoa.chat.completions.create(
+        model="gpt-4o", messages=messages, tools=[WEATHER_TOOL]
+    )
+    messages.append(response.choices[0].message)
+    call = response.choices[0].message.tool_calls[0]  # type: ignore[index]
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "cloudy"})
+    response = await aoa.chat.completions.create(
+        model="gpt-4o", messages=messages, tools=[WEATHER_TOOL]
+    )
+    assert response.choices[0].message.content == "Cloudy in Lima."
+
+
+async def test_async_legacy_completions_are_a_clear_not_found(
+    aoa: cosmara_generic.AsyncOpenAI,
+) -> None:
+    with pytest.raises(openai.NotFoundError, match="legacy Completions"):
+        await aoa.completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hi")
 
 
 def test_legacy_completions_are_a_clear_not_found(
