@@ -77,7 +77,7 @@ async def test_async_parse_and_raw_response(
         model="gpt-4o-mini", messages=MESSAGES
     )
     assert raw.headers["x-cosmara-provider"] == "openai"
-    assert (await raw.parse()).choices[0].message.content == "Echo: Hi"
+    assert raw.parse().choices[0].message.content == "Echo: Hi"
 
 
 def test_parse_tool_arguments(emulator: Emulator, oa: cosmara_generic.OpenAI) -> None:
