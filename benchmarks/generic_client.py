@@ -13,8 +13,8 @@ interleaved in rounds (order rotating) so machine noise hits all alike:
 The generic client pays the SDK's own per-call cost plus the engine's, where the reference pays
 the SDK's plus one HTTP exchange; expected: generic client / openai SDK about 1.0-1.2, and
 ``Ask`` adds no measurable time over ``Cosmara.chat``. The decomposition printed at the end
-separates what this package adds (the transport, and the SDK running on a legacy ``httpx``
-client) from what the engine costs over one HTTP exchange.
+separates what this package adds (the transport, with the SDK's own HTTP client layer on a
+legacy ``httpx`` client) from what the engine costs over one HTTP exchange.
 
     uv run --group bench python benchmarks/generic_client.py [--calls 2000] [--batch 100]
 """
@@ -175,15 +175,16 @@ def main() -> dict:
         f"-> {verdict(abs(added) <= max(noise, 5.0))}"
     )
     # What each layer adds, from paired round medians: the SDK over one HTTP exchange, the
-    # engine over one HTTP exchange, and what is left for this package's transport (and the
-    # SDK running on a legacy httpx client instead of its own httpx2 one).
+    # engine over one HTTP exchange, and what is left: this package's transport plus the SDK's
+    # own HTTP client layer (a legacy httpx client here, its httpx2 one in the reference), which
+    # the reference hides inside its exchange.
     exchange = samples[HTTPX]["round_median"]
     sdk_cost = paired_diff(reference, exchange)
     engine_cost = paired_diff(core, exchange)
     transport_cost = paired_diff(samples[GENERIC]["round_median"], core) - sdk_cost
     print(
         f"\nper call: the SDK adds {sdk_cost:.0f} µs to one HTTP exchange, the engine "
-        f"{engine_cost:.0f} µs; the transport (with the SDK on legacy httpx) "
+        f"{engine_cost:.0f} µs; the transport with the SDK's httpx client layer "
         f"{transport_cost:.0f} µs"
     )
     results["targets"] = {
