@@ -312,6 +312,19 @@ def test_http_client_for_an_sdk_client(emulator: Emulator, client: Cosmara) -> N
     assert client.chat(model="openai/gpt-4o-mini", messages=MESSAGES).text == "Echo: Hi"
 
 
+def test_our_http_client_given_to_our_client(
+    emulator: Emulator, observed: tuple[Cosmara, Observer]
+) -> None:
+    engine, observer = observed
+    client = cosmara_generic.OpenAI(
+        http_client=cosmara_generic.http_client(engine, team="ops"), user="ana"
+    )
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert (observer.metas[-1].context.team, observer.metas[-1].context.user) == ("ops", "ana")
+    with pytest.raises(openai.OpenAIError, match="either"):
+        cosmara_generic.OpenAI(http_client=cosmara_generic.http_client(engine), client=engine)
+
+
 async def test_async_http_client_for_an_sdk_client(client: Cosmara) -> None:
     sdk = openai.AsyncOpenAI(
         api_key="sk-unused", http_client=cosmara_generic.async_http_client(client)

@@ -77,7 +77,14 @@ class _Cosmara:
                     "cosmara_generic clients bring their own HTTP client; to use yours, give "
                     "openai.OpenAI(http_client=cosmara_generic.http_client(engine)) instead"
                 )
-            http = given  # a copy (with_options): the same engine and defaults
+            if cosmara_options["client"] is not None or cosmara_options["config"] is not None:
+                raise openai.OpenAIError("give either http_client= or client= / config=")
+            # Our own transport: a copy (with_options), or a caller's http_client(engine).
+            # The SDK's copy passes its own max_retries (0), never Cosmara's defaults.
+            http = given
+            changes = {k: cosmara_options[k] for k in _COSMARA_DEFAULTS if cosmara_options[k]}
+            if changes:
+                http = self._http(given._transport.with_defaults(**changes))
         else:
             endpoint = {key: options.get(key) for key in _ENDPOINT_OPTIONS}
             endpoint["default_headers"] = options.pop("default_headers", None)
