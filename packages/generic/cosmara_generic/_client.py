@@ -216,7 +216,8 @@ class OpenAI(_Cosmara, openai.OpenAI):
         max_retries: the engine's retries of a failing target (``None``: its retry policy).
             The SDK itself never retries: the engine already has.
         config: a Cosmara configuration (dict, ``CosmaraConfig`` or ``cosmara.toml`` path).
-        client: a ready ``cosmara.Cosmara`` to use instead of building one (not closed here).
+        client: a ready ``cosmara.Cosmara`` to use instead of building one (not closed here);
+            or ``http_client=cosmara_generic.http_client(engine, ...)`` for its transport.
         fallbacks, org, team, user, tags, metadata: Cosmara defaults for every call.
         load_entry_points: load installed Cosmara plugins into the engine it builds.
 

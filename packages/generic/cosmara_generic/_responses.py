@@ -46,6 +46,10 @@ _PASSED = ("prompt_cache_key", "safety_identifier")
 _ECHOED_ONLY = frozenset(
     {"store", "metadata", "include", "truncation", "stream_options", "max_tool_calls"}
 )
+_TRANSLATED = {"model", "input", "instructions", "tools", "tool_choice", "text", "reasoning"}
+_KNOWN = frozenset(
+    {*_TRANSLATED, *_SAME, *_PASSED, *_ECHOED_ONLY, *_REFUSED, "max_output_tokens", "stream"}
+)
 
 
 def chat_from_responses(body: dict[str, Any]) -> tuple[cosmara.ChatRequest, bool, ResponseShape]:
@@ -58,12 +62,10 @@ def chat_from_responses(body: dict[str, Any]) -> tuple[cosmara.ChatRequest, bool
     for key, why in _REFUSED.items():
         if body.get(key):
             raise cosmara.RequestValidationError(f"`{key}` is not supported: {why}")
-    stream = bool(body.pop("stream", False))
-    known = {"model", "input", "instructions", "tools", "tool_choice", "text", "reasoning"}
-    known.update(_SAME, _PASSED, _ECHOED_ONLY, _REFUSED, {"max_output_tokens"})
-    unknown = sorted(set(body) - known)
+    unknown = sorted(set(body) - _KNOWN)
     if unknown:
         raise cosmara.RequestValidationError(f"unsupported Responses parameters: {unknown}")
+    stream = bool(body.pop("stream", False))
     chat: dict[str, Any] = {
         "model": body.get("model"),
         "messages": _messages(body.get("input"), body.get("instructions")),
