@@ -1,9 +1,10 @@
 """The openai SDK's documented snippets, run with ``openai.OpenAI`` and ``cosmara_generic.OpenAI``.
 
 Each snippet is written as the SDK's documentation writes it, against a module named
-``openai``. It runs twice against the same emulator: once with the real ``openai`` package,
-once with ``cosmara_generic`` in its place; the outputs must match field by field (ids and
-timestamps aside).
+``openai``. It runs twice against the same emulator: once with the plain SDK talking to it over
+HTTP, once with ``cosmara_generic`` (the SDK on the engine's transport) in its place; the
+outputs must match field by field (ids, timestamps and Cosmara's own ``cosmara`` entry in
+error bodies aside).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 import cosmara_generic
 from cosmara.testing import Emulator, Fault
 
-IGNORED = {"id", "created"}
+IGNORED = {"id", "created", "cosmara"}
 Snippet = Callable[[ModuleType, Any], Any]
 
 
@@ -47,7 +48,8 @@ def _both(emulator: Emulator, snippet: Snippet, script: Callable[[], None] = lam
     for module in (real_openai, cosmara_generic):
         emulator.reset()
         script()
-        outputs.append(_normalise(snippet(module, _client(module, emulator))))
+        with _client(module, emulator) as client:
+            outputs.append(_normalise(snippet(module, client)))
     expected, got = outputs
     assert got == expected
     return got
@@ -258,6 +260,7 @@ def test_error_handling(emulator: Emulator, status: int) -> None:
     outcome = _both(emulator, error_handling, lambda: emulator.add_fault(Fault(status=status)))
     assert outcome[0] != "no error"
     assert status in outcome
+    assert emulator.request_count == 1  # the SDK did not retry behind the engine
 
 
 def test_error_attributes_match(emulator: Emulator) -> None:
@@ -266,8 +269,8 @@ def test_error_attributes_match(emulator: Emulator) -> None:
     for module in (real_openai, cosmara_generic):
         emulator.reset()
         emulator.add_fault(Fault(status=429, retry_after=3))
-        with pytest.raises(module.RateLimitError) as info:
-            plain(module, _client(module, emulator))
+        with _client(module, emulator) as client, pytest.raises(module.RateLimitError) as info:
+            plain(module, client)
         caught.append(info.value)
     expected, got = caught
     assert isinstance(got, cosmara_generic.APIStatusError)
@@ -277,8 +280,10 @@ def test_error_attributes_match(emulator: Emulator) -> None:
     assert expected.request_id
     assert got.request_id.startswith("req_emu")
     assert got.response.headers["retry-after"] == expected.response.headers["retry-after"]
-    assert got.cosmara_error is not None
-    assert got.cosmara_error.attempts
+    attempts = got.body["cosmara"]["attempts"]
+    assert [(a["model"], a["error"], a["status_code"]) for a in attempts] == [
+        ("gpt-4o-mini", "RateLimitError", 429)
+    ]
 
 
 def _closed_port() -> int:
@@ -290,8 +295,9 @@ def _closed_port() -> int:
 def test_connection_error(emulator: Emulator) -> None:
     results = []
     for module in (real_openai, cosmara_generic):
-        client = _client(module, emulator, base_url=f"http://127.0.0.1:{_closed_port()}/v1")
-        results.append(error_handling(module, client))
+        base_url = f"http://127.0.0.1:{_closed_port()}/v1"
+        with _client(module, emulator, base_url=base_url) as client:
+            results.append(error_handling(module, client))
     assert results[0] == results[1] == ("connection", "APIConnectionError", True)
 
 
@@ -299,9 +305,9 @@ def test_timeout(emulator: Emulator) -> None:
     results = []
     for module in (real_openai, cosmara_generic):
         emulator.reset()
-        emulator.add_fault(Fault(delay=2.0))
-        client = _client(module, emulator, timeout=0.2)
-        results.append(error_handling(module, client))
+        emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
+        with _client(module, emulator, timeout=0.2) as client:
+            results.append(error_handling(module, client))
     assert results[0] == results[1] == ("connection", "APITimeoutError", True)
 
 
@@ -329,9 +335,10 @@ def test_embedding_vectors_close(emulator: Emulator) -> None:
     """The rounded comparison above hides nothing: vectors agree to float32 precision."""
     vectors = []
     for module in (real_openai, cosmara_generic):
-        response = _client(module, emulator).embeddings.create(
-            model="text-embedding-3-small", input="The food was delicious"
-        )
+        with _client(module, emulator) as client:
+            response = client.embeddings.create(
+                model="text-embedding-3-small", input="The food was delicious"
+            )
         vectors.append(response.data[0].embedding)
     assert len(vectors[0]) == len(vectors[1]) == 8
     assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(*vectors, strict=True))

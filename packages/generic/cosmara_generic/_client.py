@@ -1,207 +1,195 @@
-"""``OpenAI`` and ``AsyncOpenAI``: the openai SDK's client surface on the Cosmara engine.
+"""``OpenAI`` / ``AsyncOpenAI``: the openai SDK's own clients, on a Cosmara transport.
 
-Change ``from openai import OpenAI`` to ``from cosmara_generic import OpenAI`` and the same
-calls go through Cosmara's routing, fallbacks and cost accounting. ``_ClientBase`` holds all
-the pure work (construction, translation, the model list); the two clients and their
-resources hold only the calls that wait on the engine.
+They are ``openai.OpenAI`` / ``openai.AsyncOpenAI`` instances: every resource, type, helper
+(``parse``, ``.stream()``, ``with_raw_response``), exception and library check is the SDK's.
+Only their HTTP client differs: an ``httpx.Client`` whose transport hands each request to a
+Cosmara engine (``CosmaraTransport``). ``http_client`` / ``async_http_client`` give the same
+transport to an SDK client someone already builds.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+import httpx
+import openai
+from openai import NOT_GIVEN, NotGiven
+from pydantic import ValidationError
 
 import cosmara
-from cosmara_generic._convert import to_completion, to_embeddings
-from cosmara_generic._errors import OpenAIError, translate_error
-from cosmara_generic._params import Call, Defaults, as_seconds, split_params
-from cosmara_generic._streaming import AsyncStream, Stream
-from cosmara_generic.types import ChatCompletion, CreateEmbeddingResponse, Model, _Model
+from cosmara_generic._transport import AsyncCosmaraTransport, CosmaraTransport
 
-__all__ = ["AsyncOpenAI", "ModelList", "OpenAI"]
+__all__ = ["AsyncOpenAI", "OpenAI", "async_http_client", "http_client"]
 
-_Self = TypeVar("_Self", bound="_ClientBase")
-_CONTEXT = ("fallbacks", "org", "team", "user", "tags", "metadata")
+# What the SDK sends as its key: the transport drops it, a provider never sees it.
+_SDK_KEY = "cosmara"
+_COSMARA_DEFAULTS = ("fallbacks", "org", "team", "user", "tags", "metadata")
 
 
-class ModelList(_Model):
-    """``client.models.list()``: iterate it, or read ``.data`` (the SDK's ``SyncPage``)."""
+def http_client(engine: cosmara.Cosmara, **defaults: Any) -> httpx.Client:
+    """An ``httpx.Client`` answering the OpenAI API from ``engine``, for an SDK client:
+    ``openai.OpenAI(http_client=cosmara_generic.http_client(engine))``.
 
-    data: list[Model]
-    object: str = "list"
-
-    def __iter__(self) -> Iterator[Model]:  # type: ignore[override]
-        return iter(self.data)
-
-
-class _ClientBase:
-    """Construction and translation shared by ``OpenAI`` and ``AsyncOpenAI``.
-
-    Args:
-        api_key, base_url, organization, project, default_headers: as the openai SDK takes
-            them; when any is given they configure Cosmara's ``openai`` provider (``base_url``
-            also falls back to ``$OPENAI_BASE_URL`` as in the SDK). With ``base_url`` set, a
-            bare model name the catalog does not know goes to that endpoint, as it would with
-            the SDK.
-        timeout: seconds (or an ``httpx.Timeout``) for every call unless a call says otherwise.
-        max_retries: retries of a retryable failure on the same target (the engine's retry
-            policy: backoff with jitter, Retry-After honoured), before any fallback.
-        config: a Cosmara configuration (dict, ``CosmaraConfig`` or ``cosmara.toml`` path).
-        client: a ready ``cosmara.Cosmara`` engine to use instead of building one (shared, not
-            closed by this client).
-        fallbacks, org, team, user, tags, metadata: Cosmara defaults for every call.
-        load_entry_points: load installed Cosmara plugins when building the engine.
-
-    Raises:
-        OpenAIError: the configuration is invalid.
+    ``defaults`` are ``CosmaraTransport``'s (``max_retries``, ``fallbacks``, ``team``, ...).
+    The client has no timeout of its own, so the engine's configured timeouts apply unless
+    the SDK is given one. The engine stays open when the client closes.
     """
+    return httpx.Client(
+        transport=CosmaraTransport(engine, **defaults), timeout=None, trust_env=False
+    )
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        base_url: str | None = None,
-        timeout: Any = None,
-        max_retries: int = 2,
-        default_headers: Mapping[str, str] | None = None,
-        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
-        client: cosmara.Cosmara | None = None,
-        fallbacks: Sequence[str] | None = None,
-        org: str | None = None,
-        team: str | None = None,
-        user: str | None = None,
-        tags: Mapping[str, str] | Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        load_entry_points: bool = True,
-    ) -> None:
-        base_url = base_url or os.environ.get("OPENAI_BASE_URL")
-        if client is None:
-            settings = _openai_settings(api_key, base_url, organization, project, default_headers)
-            try:
-                engine_config = cosmara.CosmaraConfig.load(config)
-                if base_url and engine_config.default_provider is None:
-                    # With an explicit endpoint, the SDK sends every model name there.
-                    engine_config = engine_config.model_copy(update={"default_provider": "openai"})
-                client = cosmara.Cosmara(
-                    engine_config,
-                    providers={"openai": settings} if settings else None,
-                    load_entry_points=load_entry_points,
-                )
-            except cosmara.CosmaraError as error:
-                raise OpenAIError(str(error)) from error
-            self._owns_engine = True
-        else:
-            self._owns_engine = False
-        self.engine = client
-        self.base_url = (base_url or "https://api.openai.com/v1").rstrip("/")
-        self.max_retries = max_retries
-        context = {"fallbacks": fallbacks, "org": org, "team": team, "user": user}
-        context.update({"tags": tags, "metadata": metadata})
-        self._defaults = Defaults(
-            timeout=as_seconds(timeout),
-            max_retries=max_retries,
-            engine_kwargs={key: value for key, value in context.items() if value is not None},
-        )
-        self._attach()
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(engine={self.engine!r})"
+def async_http_client(engine: cosmara.Cosmara, **defaults: Any) -> httpx.AsyncClient:
+    """The async ``http_client``, for ``openai.AsyncOpenAI(http_client=...)``."""
+    transport = AsyncCosmaraTransport(engine, **defaults)
+    return httpx.AsyncClient(transport=transport, timeout=None, trust_env=False)
+
+
+class _Cosmara:
+    """What ``OpenAI`` and ``AsyncOpenAI`` add to the SDK's clients: building (or taking) the
+    engine, and ``with_options`` for Cosmara's defaults. Shared; the clients are thin."""
+
+    _transport_type: type[CosmaraTransport] | type[AsyncCosmaraTransport]
+    _http_type: type[httpx.Client] | type[httpx.AsyncClient]
+    _client: httpx.Client | httpx.AsyncClient
 
     @property
-    def timeout(self) -> float | None:
-        return self._defaults.timeout
+    def engine(self) -> cosmara.Cosmara:
+        """The Cosmara engine this client's requests go to."""
+        return self._cosmara_transport.engine
 
-    def with_options(self: _Self, **options: Any) -> _Self:
-        """A copy with some options changed, sharing this client's engine (as the SDK's).
+    @property
+    def _cosmara_transport(self) -> CosmaraTransport | AsyncCosmaraTransport:
+        return self._client._transport  # type: ignore[return-value]
 
-        Takes ``timeout``, ``max_retries`` and the Cosmara defaults (``fallbacks``, ``org``,
-        ``team``, ``user``, ``tags``, ``metadata``). Endpoint options (``api_key``,
-        ``base_url``, ...) build a new engine from the same configuration.
-        """
-        engine_kwargs = dict(self._defaults.engine_kwargs)
-        for key in _CONTEXT:
-            if key in options:
-                engine_kwargs[key] = options.pop(key)
-        timeout = as_seconds(options.pop("timeout")) if "timeout" in options else None
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        if options.keys() - {"max_retries"}:
-            # A new endpoint or key: a new engine over the same configuration.
-            fresh = type(self)(config=self.engine.config, **options)
-            clone.__dict__.update(fresh.__dict__)
-        clone.max_retries = options.get("max_retries", self.max_retries)
-        clone._defaults = Defaults(
-            timeout=timeout if timeout is not None else self._defaults.timeout,
-            max_retries=clone.max_retries,
-            engine_kwargs={k: v for k, v in engine_kwargs.items() if v is not None},
-        )
-        clone._owns_engine = False
-        clone._attach()
-        return clone
+    def _http(self, transport: CosmaraTransport | AsyncCosmaraTransport) -> Any:
+        return self._http_type(transport=transport, timeout=None, trust_env=False)  # type: ignore[arg-type]
 
-    copy = with_options
-
-    def _attach(self) -> None:
-        raise NotImplementedError
-
-    # --- translation -------------------------------------------------------------------------
-    def _translate(self, path: str) -> Any:
-        def translate(error: cosmara.CosmaraError) -> OpenAIError:
-            return translate_error(error, self.base_url + path)
-
-        return translate
-
-    def _chat_call(self, params: Mapping[str, Any]) -> Call:
-        return split_params(params, self._defaults)
-
-    def _request(self, call: Call) -> tuple[cosmara.ChatRequest | None, dict[str, Any]]:
-        """Either keywords for the engine, or (for OpenAI's own ``metadata`` field, which the
-        engine would read as Cosmara's) a ready ``ChatRequest`` that keeps it on the wire."""
-        if "metadata" not in call.body:
-            return None, {**call.body, **call.engine}
-        try:
-            return cosmara.ChatRequest.model_validate(call.body), dict(call.engine)
-        except ValueError as error:
-            raise cosmara.RequestValidationError(f"invalid ChatRequest: {error}") from None
-
-    def _model_list(self) -> ModelList:
-        engine = self.engine
-        models = [
-            Model(id=info.id, owned_by=info.provider)
-            for info in engine.catalog
-            if info.provider in engine.config.providers
-            or (
-                info.provider in engine.providers
-                and engine.providers.get(info.provider).has_credentials
+    def _setup(self, options: dict[str, Any], cosmara_options: dict[str, Any]) -> dict[str, Any]:
+        """The SDK's keyword arguments, with an HTTP client on a Cosmara transport."""
+        given = options.pop("http_client", None)
+        if given is not None:
+            if not isinstance(getattr(given, "_transport", None), self._transport_type):
+                raise openai.OpenAIError(
+                    "cosmara_generic clients bring their own HTTP client; to use yours, give "
+                    "openai.OpenAI(http_client=cosmara_generic.http_client(engine)) instead"
+                )
+            if cosmara_options["client"] is not None or cosmara_options["config"] is not None:
+                raise openai.OpenAIError("give either http_client= or client= / config=")
+            # Our own transport: a copy (with_options), or a caller's http_client(engine).
+            # The SDK's copy passes its own max_retries (0), never Cosmara's defaults.
+            http = given
+            changes = {k: cosmara_options[k] for k in _COSMARA_DEFAULTS if cosmara_options[k]}
+            if changes:
+                http = self._http(given._transport.with_defaults(**changes))
+        else:
+            endpoint = {key: options.get(key) for key in _ENDPOINT_OPTIONS}
+            endpoint["default_headers"] = options.pop("default_headers", None)
+            engine, owned = _engine(
+                endpoint,
+                client=cosmara_options.pop("client"),
+                config=cosmara_options.pop("config"),
+                load_entry_points=cosmara_options.pop("load_entry_points"),
             )
-        ]
-        models += [Model(id=alias, owned_by="cosmara") for alias in engine.config.aliases]
-        return ModelList(data=models)
+            http = self._http(self._transport_type(engine, close_engine=owned, **cosmara_options))
+        options.update(api_key=_SDK_KEY, http_client=http, max_retries=0)
+        return options
 
-    def _model(self, model: str) -> Model:
-        for found in self._model_list().data:
-            if found.id == model:
-                return found
-        error = cosmara.UnknownModelError(f"The model `{model}` does not exist")
-        raise translate_error(error, f"{self.base_url}/models/{model}")
+    def _copy_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``with_options``: Cosmara's defaults and ``max_retries`` go to a transport on the
+        same engine; endpoint options (``api_key``, ``base_url``, ...) to a new engine with
+        this one's configuration, owned by the copy."""
+        changes = {key: options.pop(key) for key in _COSMARA_DEFAULTS if key in options}
+        retries = options.pop("max_retries", NOT_GIVEN)
+        if not isinstance(retries, NotGiven):
+            changes["max_retries"] = retries
+        endpoint = {
+            key: options[key]
+            for key in _ENDPOINT_OPTIONS
+            if options.get(key) is not None and not isinstance(options[key], NotGiven)
+        }
+        current = self._cosmara_transport
+        transport = current
+        if endpoint:
+            options.pop("api_key", None)  # the SDK's key stays the placeholder
+            engine, _ = _engine(endpoint, config=current.engine.config, load_entry_points=False)
+            transport = self._transport_type(
+                engine, close_engine=True, **{**current.defaults, **changes}
+            )
+        elif changes:
+            transport = current.with_defaults(**changes)
+        if transport is not current:
+            options["http_client"] = self._http(transport)
+        return options
+
+
+_ENDPOINT_OPTIONS = ("api_key", "base_url", "organization", "project")
+
+
+def _engine(
+    endpoint: dict[str, Any],
+    *,
+    client: cosmara.Cosmara | None = None,
+    config: Any = None,
+    load_entry_points: bool = True,
+) -> tuple[cosmara.Cosmara, bool]:
+    """The engine a new client uses, and whether the client built it (and so closes it)."""
+    given = {
+        key: value for key, value in endpoint.items() if value and not isinstance(value, NotGiven)
+    }
+    if client is not None:
+        if given:
+            raise openai.OpenAIError(
+                f"{', '.join(sorted(given))} configure the engine a client builds; with "
+                "client=, set them in that engine's providers instead"
+            )
+        return client, False
+    base_url = given.get("base_url") or os.environ.get("OPENAI_BASE_URL")
+    settings = _openai_settings(
+        api_key=given.get("api_key"),
+        base_url=base_url,
+        organization=given.get("organization"),
+        project=given.get("project"),
+        default_headers=given.get("default_headers"),
+    )
+    try:
+        engine_config = cosmara.CosmaraConfig.load(config)
+        if settings:
+            # Merged into the configuration's own openai entry: a key given here keeps the
+            # configured base_url, and the other way round.
+            current = engine_config.providers.get("openai")
+            entry = cosmara.ProviderSettings.model_validate({**dict(current or {}), **settings})
+            providers = {**engine_config.providers, "openai": entry}
+            engine_config = engine_config.model_copy(update={"providers": providers})
+        if base_url and engine_config.default_provider is None:
+            # With an explicit endpoint, the SDK sends every model name there; so do we.
+            engine_config = engine_config.model_copy(update={"default_provider": "openai"})
+        engine = cosmara.Cosmara(engine_config, load_entry_points=load_entry_points)
+    except cosmara.CosmaraError as error:
+        raise openai.OpenAIError(str(error)) from error
+    except ValidationError as error:
+        # Where, never what: the values may be keys.
+        where = ", ".join(".".join(map(str, item["loc"])) for item in error.errors())
+        raise openai.OpenAIError(f"invalid openai provider settings: {where}") from None
+    return engine, True
 
 
 def _openai_settings(
-    api_key: str | None,
-    base_url: str | None,
-    organization: str | None,
-    project: str | None,
+    *,
+    api_key: Any,
+    base_url: Any,
+    organization: Any,
+    project: Any,
     default_headers: Mapping[str, str] | None,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {}
-    if api_key is not None:
+    if api_key:
         settings["api_key"] = api_key
     if base_url:
-        settings["base_url"] = base_url
+        settings["base_url"] = str(base_url)
     headers = dict(default_headers or {})
     # The headers the SDK itself sends for these two options.
     if organization:
@@ -213,168 +201,95 @@ def _openai_settings(
     return settings
 
 
-# --- sync -------------------------------------------------------------------------------------
+class OpenAI(_Cosmara, openai.OpenAI):
+    """``openai.OpenAI`` on a Cosmara engine: change the import, keep the code.
+
+    Takes the SDK's arguments, plus Cosmara's:
+
+    Args:
+        api_key, base_url, organization, project, default_headers: configure Cosmara's
+            ``openai`` provider, as they configure the SDK (``OPENAI_API_KEY`` and
+            ``OPENAI_BASE_URL`` are read too). With a ``base_url``, a bare model name the
+            catalog does not know goes to that endpoint, as with the SDK.
+        timeout: per request, as the SDK's; ``None`` (the default) leaves the engine's
+            configured timeouts.
+        max_retries: the engine's retries of a failing target (``None``: its retry policy).
+            The SDK itself never retries: the engine already has.
+        config: a Cosmara configuration (dict, ``CosmaraConfig`` or ``cosmara.toml`` path).
+        client: a ready ``cosmara.Cosmara`` to use instead of building one (not closed here);
+            or ``http_client=cosmara_generic.http_client(engine, ...)`` for its transport.
+        fallbacks, org, team, user, tags, metadata: Cosmara defaults for every call.
+        load_entry_points: load installed Cosmara plugins into the engine it builds.
+
+    Raises:
+        openai.OpenAIError: the Cosmara configuration is invalid.
+    """
+
+    _transport_type = CosmaraTransport
+    _http_type = httpx.Client
+
+    def __init__(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: Any = None,
+        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
+        client: cosmara.Cosmara | None = None,
+        fallbacks: Sequence[str] | None = None,
+        org: str | None = None,
+        team: str | None = None,
+        user: str | None = None,
+        tags: Mapping[str, str] | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        load_entry_points: bool = True,
+        **options: Any,
+    ) -> None:
+        cosmara_options: dict[str, Any] = {"client": client, "config": config}
+        cosmara_options["max_retries"] = max_retries
+        cosmara_options.update(fallbacks=fallbacks, org=org, team=team, user=user, tags=tags)
+        cosmara_options.update(metadata=metadata, load_entry_points=load_entry_points)
+        options = self._setup(options, cosmara_options)
+        super().__init__(timeout=timeout, **options)
+
+    def copy(self, **options: Any) -> OpenAI:  # type: ignore[override]
+        """As the SDK's ``with_options``, plus Cosmara's defaults (``team``, ``fallbacks``,
+        ...); ``max_retries`` sets the engine's retries."""
+        return super().copy(**self._copy_options(options))
+
+    with_options = copy
 
 
-class Completions:
-    """``client.chat.completions``."""
+class AsyncOpenAI(_Cosmara, openai.AsyncOpenAI):
+    """``openai.AsyncOpenAI`` on a Cosmara engine; the same arguments as ``OpenAI``."""
 
-    def __init__(self, client: OpenAI) -> None:
-        self._client = client
+    _transport_type = AsyncCosmaraTransport
+    _http_type = httpx.AsyncClient
 
-    def create(
-        self, *, messages: Any, model: str, stream: bool | None = None, **params: Any
-    ) -> ChatCompletion | Stream:
-        """As the SDK's ``create``: every body parameter, ``stream=True`` for a ``Stream``,
-        ``timeout``, and Cosmara's keys (``fallbacks``, ``team``, ...) in ``extra_body``.
+    def __init__(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: Any = None,
+        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
+        client: cosmara.Cosmara | None = None,
+        fallbacks: Sequence[str] | None = None,
+        org: str | None = None,
+        team: str | None = None,
+        user: str | None = None,
+        tags: Mapping[str, str] | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        load_entry_points: bool = True,
+        **options: Any,
+    ) -> None:
+        cosmara_options: dict[str, Any] = {"client": client, "config": config}
+        cosmara_options["max_retries"] = max_retries
+        cosmara_options.update(fallbacks=fallbacks, org=org, team=team, user=user, tags=tags)
+        cosmara_options.update(metadata=metadata, load_entry_points=load_entry_points)
+        options = self._setup(options, cosmara_options)
+        super().__init__(timeout=timeout, **options)
 
-        Raises:
-            APIStatusError and subclasses, APIConnectionError, APITimeoutError: as the SDK.
-        """
-        client = self._client
-        call = client._chat_call({**params, "messages": messages, "model": model, "stream": stream})
-        translate = client._translate("/chat/completions")
-        try:
-            return self._send(call)
-        except cosmara.CosmaraError as error:
-            raise translate(error) from error
+    def copy(self, **options: Any) -> AsyncOpenAI:  # type: ignore[override]
+        """As ``OpenAI.copy``."""
+        return super().copy(**self._copy_options(options))
 
-    def _send(self, call: Call) -> ChatCompletion | Stream:
-        client = self._client
-        request, kwargs = client._request(call)
-        if call.stream:
-            chunks = client.engine.stream(request, **kwargs)
-            return Stream(chunks, call.include_usage, client._translate("/chat/completions"))
-        return to_completion(client.engine.chat(request, **kwargs))
-
-
-class Chat:
-    def __init__(self, client: OpenAI) -> None:
-        self.completions = Completions(client)
-
-
-class Embeddings:
-    """``client.embeddings``."""
-
-    def __init__(self, client: OpenAI) -> None:
-        self._client = client
-
-    def create(self, *, input: Any, model: str, **params: Any) -> CreateEmbeddingResponse:
-        client = self._client
-        call = client._chat_call({**params, "input": input, "model": model})
-        try:
-            response = client.engine.embed(**call.body, **call.engine)
-        except cosmara.CosmaraError as error:
-            raise client._translate("/embeddings")(error) from error
-        return to_embeddings(response)
-
-
-class Models:
-    """``client.models``: the catalog's models of configured providers, and the aliases."""
-
-    def __init__(self, client: OpenAI) -> None:
-        self._client = client
-
-    def list(self) -> ModelList:
-        return self._client._model_list()
-
-    def retrieve(self, model: str) -> Model:
-        return self._client._model(model)
-
-
-class OpenAI(_ClientBase):
-    """Drop-in for ``openai.OpenAI`` on the Cosmara engine (see ``_ClientBase`` for options)."""
-
-    def _attach(self) -> None:
-        self.chat = Chat(self)
-        self.embeddings = Embeddings(self)
-        self.models = Models(self)
-
-    def close(self) -> None:
-        """Close the engine's connections if this client built the engine."""
-        if self._owns_engine:
-            self.engine.close()
-
-    def __enter__(self) -> OpenAI:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-# --- async ------------------------------------------------------------------------------------
-
-
-class AsyncCompletions:
-    def __init__(self, client: AsyncOpenAI) -> None:
-        self._client = client
-
-    async def create(
-        self, *, messages: Any, model: str, stream: bool | None = None, **params: Any
-    ) -> ChatCompletion | AsyncStream:
-        """Async ``create``; same parameters and errors as the sync one."""
-        client = self._client
-        call = client._chat_call({**params, "messages": messages, "model": model, "stream": stream})
-        translate = client._translate("/chat/completions")
-        try:
-            return await self._send(call)
-        except cosmara.CosmaraError as error:
-            raise translate(error) from error
-
-    async def _send(self, call: Call) -> ChatCompletion | AsyncStream:
-        client = self._client
-        request, kwargs = client._request(call)
-        if call.stream:
-            chunks = client.engine.astream(request, **kwargs)
-            translate = client._translate("/chat/completions")
-            return await AsyncStream.open(chunks, call.include_usage, translate)
-        return to_completion(await client.engine.achat(request, **kwargs))
-
-
-class AsyncChat:
-    def __init__(self, client: AsyncOpenAI) -> None:
-        self.completions = AsyncCompletions(client)
-
-
-class AsyncEmbeddings:
-    def __init__(self, client: AsyncOpenAI) -> None:
-        self._client = client
-
-    async def create(self, *, input: Any, model: str, **params: Any) -> CreateEmbeddingResponse:
-        client = self._client
-        call = client._chat_call({**params, "input": input, "model": model})
-        try:
-            response = await client.engine.aembed(**call.body, **call.engine)
-        except cosmara.CosmaraError as error:
-            raise client._translate("/embeddings")(error) from error
-        return to_embeddings(response)
-
-
-class AsyncModels:
-    def __init__(self, client: AsyncOpenAI) -> None:
-        self._client = client
-
-    async def list(self) -> ModelList:
-        return self._client._model_list()
-
-    async def retrieve(self, model: str) -> Model:
-        return self._client._model(model)
-
-
-class AsyncOpenAI(_ClientBase):
-    """Drop-in for ``openai.AsyncOpenAI`` on the Cosmara engine."""
-
-    def _attach(self) -> None:
-        self.chat = AsyncChat(self)
-        self.embeddings = AsyncEmbeddings(self)
-        self.models = AsyncModels(self)
-
-    async def close(self) -> None:
-        if self._owns_engine:
-            await self.engine.aclose()
-
-    async def __aenter__(self) -> AsyncOpenAI:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+    with_options = copy

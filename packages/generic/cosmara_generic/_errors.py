@@ -1,24 +1,16 @@
-"""The openai SDK's exception tree, with its names and attributes, mapped from Cosmara's errors.
+"""Cosmara's errors as the HTTP answers the openai SDK turns into its own exceptions.
 
-Code written for ``openai`` catches these by name::
+The SDK picks its exception class from the status (400 ``BadRequestError`` ... 429
+``RateLimitError``, 5xx ``InternalServerError``) and reads ``message``, ``type``, ``param`` and
+``code`` from the body's ``error`` object; so each Cosmara error becomes that status and
+body, with the provider's own error object when it sent one. Cosmara's account of the
+failure (which targets were tried, how each ended) rides along as ``error.cosmara``, the SDK's
+``e.body["cosmara"]``. Every error answer says ``x-should-retry: false``: the engine has
+already retried and fallen back as configured, so the SDK must not start over.
 
-    OpenAIError
-    └── APIError                        message, request, body, code, param, type
-        ├── APIStatusError              + response, status_code, request_id
-        │   ├── BadRequestError             400 (also Cosmara's local request validation)
-        │   ├── AuthenticationError         401
-        │   ├── PermissionDeniedError       403
-        │   ├── NotFoundError               404 (also a model Cosmara does not know)
-        │   ├── ConflictError               409
-        │   ├── UnprocessableEntityError    422
-        │   ├── RateLimitError              429
-        │   └── InternalServerError         >= 500
-        ├── APIConnectionError          refused, reset, cut stream
-        │   └── APITimeoutError         no (complete) answer in time
-        └── APIResponseValidationError  a body that is not what the API documents
-
-``openai`` is never imported: these mirror its classes. Every mapped error keeps the Cosmara
-error it came from as ``__cause__`` and ``cosmara_error`` (with ``attempts`` across fallbacks).
+Timeouts and unreachable providers have no HTTP answer: they are raised as the SDK's own
+``APITimeoutError`` and ``APIConnectionError`` (chained from the Cosmara error), which the SDK
+passes on as they are, without retrying either.
 """
 
 from __future__ import annotations
@@ -28,135 +20,11 @@ from typing import Any
 import httpx
 
 import cosmara
+from cosmara_generic._reply import Reply
 
-__all__ = [
-    "APIConnectionError",
-    "APIError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConflictError",
-    "InternalServerError",
-    "NotFoundError",
-    "OpenAIError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "UnprocessableEntityError",
-    "translate_error",
-]
+__all__ = ["error_reply", "not_served", "raise_unanswered"]
 
-
-class OpenAIError(Exception):
-    """Base of every error the OpenAI-shaped clients raise."""
-
-
-class APIError(OpenAIError):
-    """A failed API call; ``body`` is the decoded error body when there was one."""
-
-    message: str
-    request: httpx.Request
-    body: object | None
-    code: str | None
-    param: str | None
-    type: str | None
-
-    def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
-        super().__init__(message)
-        self.request = request
-        self.message = message
-        self.body = body
-        # As in the SDK, ``body`` is the inner ``error`` object when the response had one.
-        details: dict[str, Any] = body if isinstance(body, dict) else {}
-        self.code = details.get("code")
-        self.param = details.get("param")
-        self.type = details.get("type")
-        self.cosmara_error: cosmara.CosmaraError | None = None
-
-
-class APIResponseValidationError(APIError):
-    response: httpx.Response
-    status_code: int
-
-    def __init__(
-        self, response: httpx.Response, body: object | None, *, message: str | None = None
-    ) -> None:
-        super().__init__(
-            message or "Data returned by API invalid for expected schema.",
-            response.request,
-            body=body,
-        )
-        self.response = response
-        self.status_code = response.status_code
-
-
-class APIStatusError(APIError):
-    """The provider answered with an error status (4xx or 5xx)."""
-
-    response: httpx.Response
-    status_code: int
-    request_id: str | None
-
-    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
-        super().__init__(message, response.request, body=body)
-        self.response = response
-        self.status_code = response.status_code
-        self.request_id = response.headers.get("x-request-id")
-
-
-class APIConnectionError(APIError):
-    def __init__(self, *, message: str = "Connection error.", request: httpx.Request) -> None:
-        super().__init__(message, request, body=None)
-
-
-class APITimeoutError(APIConnectionError):
-    def __init__(self, request: httpx.Request) -> None:
-        super().__init__(message="Request timed out.", request=request)
-
-
-class BadRequestError(APIStatusError):
-    status_code = 400
-
-
-class AuthenticationError(APIStatusError):
-    status_code = 401
-
-
-class PermissionDeniedError(APIStatusError):
-    status_code = 403
-
-
-class NotFoundError(APIStatusError):
-    status_code = 404
-
-
-class ConflictError(APIStatusError):
-    status_code = 409
-
-
-class UnprocessableEntityError(APIStatusError):
-    status_code = 422
-
-
-class RateLimitError(APIStatusError):
-    status_code = 429
-
-
-class InternalServerError(APIStatusError):
-    pass
-
-
-_BY_STATUS: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-}
-# When the provider gave no status, the Cosmara error class says which one it stands for.
+# A provider error without an HTTP status: the status its class stands for.
 _STATUS_OF: tuple[tuple[type[cosmara.ProviderError], int], ...] = (
     (cosmara.AuthenticationError, 401),
     (cosmara.PermissionDeniedError, 403),
@@ -164,57 +32,85 @@ _STATUS_OF: tuple[tuple[type[cosmara.ProviderError], int], ...] = (
     (cosmara.RateLimitError, 429),
     (cosmara.BadRequestError, 400),
     (cosmara.ProviderUnavailableError, 503),
+    (cosmara.InvalidResponseError, 502),  # the provider's answer was not its API's: bad gateway
 )
+_TYPE_OF = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "conflict_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
-def translate_error(error: cosmara.CosmaraError, url: str) -> OpenAIError:
-    """The openai-SDK error a caller of ``url`` would have caught for this Cosmara error.
-
-    ``response`` on a status error is rebuilt from what Cosmara kept (status, error body,
-    ``Retry-After`` and request id), not the provider's full HTTP response.
-    """
-    request = httpx.Request("POST", url)
-    mapped: OpenAIError
+def error_reply(error: cosmara.CosmaraError) -> Reply:
+    """The HTTP answer for an error that has one (all but timeouts and connection errors)."""
+    if isinstance(error, cosmara.ProviderError):
+        return _provider_error(error)
     if isinstance(error, cosmara.UnknownModelError):
-        body = _body(str(error), param="model", code="model_not_found")
-        mapped = _status_error(str(error), 404, request, body, {})
+        status, code, param = 404, "model_not_found", "model"
     elif isinstance(error, cosmara.RequestValidationError):
-        mapped = _status_error(str(error), 400, request, _body(str(error)), {})
-    elif isinstance(error, cosmara.RequestTimeoutError):
-        mapped = APITimeoutError(request)
-    elif isinstance(error, cosmara.ProviderConnectionError):
-        mapped = APIConnectionError(message=f"Connection error: {error}", request=request)
-    elif isinstance(error, cosmara.InvalidResponseError) and error.status_code is None:
-        response = httpx.Response(200, request=request)
-        mapped = APIResponseValidationError(response, error.body, message=str(error))
-    elif isinstance(error, cosmara.ProviderError):
-        status = error.status_code or next(
-            (code for kind, code in _STATUS_OF if isinstance(error, kind)), 500
-        )
-        headers = {}
-        if error.retry_after is not None:
-            headers["retry-after"] = f"{error.retry_after:g}"
-        if error.request_id:
-            headers["x-request-id"] = error.request_id
-        full = error.body if error.body is not None else str(error)
-        inner = full.get("error", full) if isinstance(full, dict) else full
-        mapped = _status_error(f"Error code: {status} - {full}", status, request, inner, headers)
-    else:
-        # Configuration problems (no key, bad config): the SDK raises a bare OpenAIError too.
-        mapped = OpenAIError(str(error))
-    if isinstance(mapped, APIError):
-        mapped.cosmara_error = error
-    return mapped
+        status, code, param = 400, "invalid_request", None
+    elif isinstance(error, cosmara.MissingCredentialsError):
+        status, code, param = 401, "missing_credentials", None
+    else:  # ConfigurationError: the engine cannot serve this until it is set up differently
+        status, code, param = 500, "configuration_error", None
+    inner = {"message": str(error), "type": _type(status), "param": param, "code": code}
+    inner["cosmara"] = {"error": type(error).__name__}
+    return Reply(status, {"error": inner}, {"x-should-retry": "false"})
 
 
-def _status_error(
-    message: str, status: int, request: httpx.Request, body: object, headers: dict[str, str]
-) -> APIStatusError:
-    response = httpx.Response(status, headers=headers, request=request)
-    kind = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
-    return kind(message, response=response, body=body)
+def not_served(method: str, path: str, why: str, status: int = 404) -> Reply:
+    """The answer for an endpoint Cosmara does not serve, saying why."""
+    inner = {
+        "message": f"{method} {path} is not served by Cosmara: {why}",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "unsupported_endpoint",
+    }
+    return Reply(status, {"error": inner}, {"x-should-retry": "false"})
 
 
-def _body(message: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    """The inner error object OpenAI would have answered with for a request rejected locally."""
-    return {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+def raise_unanswered(error: cosmara.CosmaraError, request: httpx.Request) -> None:
+    """Raise the SDK's exception for an error with no HTTP answer (a timeout, a connection
+    that failed or broke); return for every other error."""
+    import openai
+
+    if isinstance(error, cosmara.RequestTimeoutError):
+        raise openai.APITimeoutError(request=request) from error  # type: ignore[arg-type]
+    if isinstance(error, cosmara.ProviderConnectionError):
+        raise openai.APIConnectionError(
+            message=f"Connection error: {error}",
+            request=request,  # type: ignore[arg-type]
+        ) from error
+
+
+def _provider_error(error: cosmara.ProviderError) -> Reply:
+    status = error.status_code or next(
+        (code for kind, code in _STATUS_OF if isinstance(error, kind)), 500
+    )
+    body = error.body
+    provided = body.get("error") if isinstance(body, dict) else None
+    inner: dict[str, Any] = dict(provided) if isinstance(provided, dict) else {}
+    inner.setdefault("message", error.provider_message or error.message)
+    inner.setdefault("type", _type(status))
+    inner.setdefault("param", None)
+    inner.setdefault("code", error.code)
+    inner["cosmara"] = {
+        "error": type(error).__name__,
+        "provider": error.provider,
+        "model": error.model,
+        "attempts": [attempt.model_dump(exclude_none=True) for attempt in error.attempts],
+    }
+    headers = {"x-should-retry": "false"}
+    if error.retry_after is not None:
+        headers["retry-after"] = f"{error.retry_after:g}"
+    if error.request_id:
+        headers["x-request-id"] = error.request_id
+    return Reply(status, {"error": inner}, headers)
+
+
+def _type(status: int) -> str:
+    return _TYPE_OF.get(status, "server_error" if status >= 500 else "invalid_request_error")
