@@ -195,11 +195,13 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
         client.chat(model=MODEL, messages=MESSAGES)
 
     kwargs = {"model": MODEL, "messages": MESSAGES}
-    call = client._prepare(ChatRequest, None, dict(kwargs))
+    call = client._call(ChatRequest, None, dict(kwargs))
+    client._route.plan(call)
     target = call.plan.targets[0]
     provider = target.provider
     http = provider.chat_request(call.request, target.model, stream=False)
-    response = client._transport.send(provider, http, client._window(call, target, stream=False))
+    attempts = client._pipeline.attempts
+    response = client._transport.send(provider, http, attempts._window(call, target, stream=False))
     parsed = provider.parse_chat(response, target.model)
     body_dict = provider.chat_body(call.request, target.model, stream=False)
 
@@ -210,16 +212,18 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
     raw_http.post(url, json=raw_body, headers=raw_headers)
     cosmara_http = client._transport._sync_pools()._clients[provider.name]
 
+    settle = attempts._settle
+
     def loop_and_settle():
-        loop = client._loop(call)
+        loop = attempts._loop(call)
         for t in loop:
             loop.succeeded(t)
-            return client._settle(call, loop, t, parsed)
+            return settle.answer(call, loop, t, parsed)
 
     steps = [
         (
-            "1 prepare: whole step (validate, context, route plan, start event)",
-            lambda: client._prepare(ChatRequest, None, dict(kwargs)),
+            "1 validate + route: whole step (validate, context, route plan)",
+            lambda: client._route.plan(client._call(ChatRequest, None, dict(kwargs))),
         ),
         ("1a   ChatRequest.model_validate(kwargs)", lambda: ChatRequest.model_validate(kwargs)),
         (
@@ -249,10 +253,10 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
             lambda: provider.parse_chat(response, target.model),
         ),
         ("3r   (raw does) json.loads(body)", lambda: json.loads(response.body)),
-        ("4 attempt loop + settle (CosmaraMeta, cost, response event)", loop_and_settle),
+        ("4 attempt loop + settle (CosmaraMeta, cost)", loop_and_settle),
         (
-            "4a   _meta (CosmaraMeta + cost)",
-            lambda: client._meta(call, client._loop(call), target, parsed.usage, parsed.model),
+            "4a   Settle.meta (CosmaraMeta + cost)",
+            lambda: settle.meta(call, attempts._loop(call), target, parsed.usage, parsed.model),
         ),
         (
             "4b   plugins.emit('cosmara_response')",
@@ -275,7 +279,7 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
 
     # The I/O step against raw httpx, interleaved (network + server time included in both).
     def transport_send():
-        client._transport.send(provider, http, client._window(call, target, stream=False))
+        client._transport.send(provider, http, attempts._window(call, target, stream=False))
 
     def httpx_request_same_args():
         cosmara_http.request(
@@ -304,10 +308,10 @@ def profile_chat(base_url: str, calls: int, number: int) -> dict:
     pure = sum(
         results["steps_us"][s]
         for s in (
-            "1 prepare: whole step (validate, context, route plan, start event)",
+            "1 validate + route: whole step (validate, context, route plan)",
             "2 provider.chat_request: whole step",
             "3 parse_chat: ChatResponse.model_validate_json(body)",
-            "4 attempt loop + settle (CosmaraMeta, cost, response event)",
+            "4 attempt loop + settle (CosmaraMeta, cost)",
         )
     )
     results["pure_steps_sum_us"] = pure
@@ -389,13 +393,15 @@ def in_situ(client, raw_post, rounds: int = 20, batch: int = 100) -> dict:
     """
     clock = time.perf_counter_ns
     provider = client.providers.get("openai")
+    attempts = client._pipeline.attempts
     names = {
-        "prepare (validate, context, plan, event)": (client, "_prepare"),
-        "attempt loop setup": (client, "_loop"),
+        "validate (arguments -> Call)": (client._validate, "call"),
+        "route (plan, unfit)": (client._route, "plan"),
+        "attempt loop setup": (attempts, "_loop"),
         "provider.chat_request (body, JSON, headers)": (provider, "chat_request"),
         "Transport.send (httpx request + wait)": (client._transport, "send"),
         "provider.parse_chat (model_validate_json)": (provider, "parse_chat"),
-        "settle (meta, cost, event)": (client, "_settle"),
+        "settle (meta, cost)": (attempts._settle, "answer"),
     }
     buckets: dict[str, list[int]] = {name: [] for name in names}
     originals = {}

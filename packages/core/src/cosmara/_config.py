@@ -35,6 +35,8 @@ from cosmara._rules import Rule
 from cosmara._secrets import Secret
 from cosmara._timeouts import Timeouts
 from cosmara._urls import split_base_url
+from cosmara.cache._settings import CacheSettings
+from cosmara.state._settings import StateSettings
 
 __all__ = ["BUILTIN_GROUPS", "CosmaraConfig", "GroupSettings", "ProviderSettings"]
 
@@ -222,6 +224,12 @@ class CosmaraConfig(BaseModel):
     limits: Limits = Field(
         default_factory=Limits, description="Bounds on response bodies, stream events, errors"
     )
+    state: StateSettings = Field(
+        default_factory=StateSettings,
+        description="Where shared state lives (cache, budgets, limits, ledger): memory, SQLite, "
+        "Redis",
+    )
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     async_transport: Literal["auto", "aiohttp", "httpx"] = Field(
         default="auto", description="What async calls go through; auto: aiohttp if installed"
     )

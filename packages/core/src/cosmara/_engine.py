@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cosmara._catalog import Catalog, ModelInfo, load_litellm_prices
 from cosmara._clock import Clock
@@ -33,7 +33,21 @@ from cosmara._stream import ChatChunk
 from cosmara._timeouts import Timeouts
 from cosmara._tokens import TokenCounter
 from cosmara._transport import Transport
-from cosmara.pipeline import Attempts, Call, Events, Pipeline, Route, Settle, Validate
+from cosmara.pipeline import (
+    Attempts,
+    Call,
+    Events,
+    Pipeline,
+    Route,
+    Settle,
+    Stage,
+    Validate,
+)
+from cosmara.state import open_store
+
+if TYPE_CHECKING:
+    from cosmara.cache import Cache
+    from cosmara.state import StateStore
 
 __all__ = ["Cosmara"]
 
@@ -111,7 +125,23 @@ class Cosmara:
         )
         self._tokens = TokenCounter()
         self._route = Route(self._router, self._groups, self._tokens, self.config.fallbacks)
-        stages = self.plugins.placed_stages([Events(self.plugins), self._route])
+        # Shared state opens only when a stage needs it: memory by default, SQLite or Redis.
+        self._state: StateStore | None = None
+        self.cache: Cache | None = None
+        builtin: list[Stage] = [Events(self.plugins)]
+        if self.config.cache.enabled:
+            from cosmara.cache._cache import Cache
+            from cosmara.pipeline._cache import CacheStage
+
+            self.cache = Cache(
+                self.config.cache,
+                self.state,
+                self,
+                embedders=self.plugins.embedders(),
+                verifiers=self.plugins.verifiers(),
+            )
+            builtin.append(CacheStage(self.cache, self.plugins))
+        stages = self.plugins.placed_stages([*builtin, self._route])
         self._validate = Validate(
             self.config,
             self._context,
@@ -198,6 +228,14 @@ class Cosmara:
         )
 
     @property
+    def state(self) -> StateStore:
+        """The shared-state store (``[state]``), opened on first use."""
+        if self._state is None:
+            clock = self._clock
+            self._state = open_store(self.config.state, clock=lambda: clock.now().timestamp())
+        return self._state
+
+    @property
     def stages(self) -> list[str]:
         """The names of the stages a request passes, in order (plugins' included)."""
         return self._pipeline.names
@@ -242,12 +280,17 @@ class Cosmara:
 
     # --- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the sync connection pools."""
+        """Close the connection pools and the state store; later calls raise
+        ``ClientClosedError``."""
         self._transport.close()
+        if self._state is not None:
+            self._state.close()
 
     async def aclose(self) -> None:
-        """Close this event loop's async connection pools and the sync ones."""
+        """Close this event loop's connection pools, the sync ones and the state store."""
         await self._transport.aclose()
+        if self._state is not None:
+            await self._state.aclose()
 
     def __enter__(self) -> Cosmara:
         return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from cosmara._context import RequestContext
@@ -56,3 +58,14 @@ class CosmaraMeta(BaseModel):
     attempts: list[Attempt] = Field(default_factory=list)
     route: Route
     context: RequestContext = Field(default_factory=RequestContext)
+    cache: Literal["hit", "miss"] | None = Field(
+        default=None, description="Looked up in the cache: answered from it, or not"
+    )
+    cache_similarity: float | None = Field(
+        default=None, description="A semantic hit: how close the cached question was"
+    )
+    cost_saved_usd: float | None = Field(
+        default=None,
+        description="What this call did not pay: a cache hit's original cost, or (a downgrade) "
+        "the difference from the model asked for",
+    )

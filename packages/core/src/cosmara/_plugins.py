@@ -63,6 +63,25 @@ class Plugins:
         self.manager.hook.cosmara_register_providers(register=register)
         return factories
 
+    def embedders(self) -> dict[str, Any]:
+        """Embedder factories registered by plugins, by name."""
+        return self._named("cosmara_register_embedders", "embedder")
+
+    def verifiers(self) -> dict[str, Any]:
+        """Verifiers registered by plugins, by name."""
+        return self._named("cosmara_register_verifiers", "verifier")
+
+    def _named(self, hook: str, what: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def register(name: str, value: Any) -> None:
+            if name in found and found[name] is not value:
+                raise ConfigurationError(f"two plugins register the {what} {name!r}")
+            found[name] = value
+
+        getattr(self.manager.hook, hook)(register=register)
+        return found
+
     def strategies(self) -> dict[str, Any]:
         """Routing strategies registered by plugins (built-in ones are added by the engine)."""
         found: dict[str, Any] = {}

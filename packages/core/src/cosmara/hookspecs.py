@@ -55,6 +55,21 @@ def cosmara_register_stages(register: Callable[..., None]) -> None:
 
 
 @hookspec
+def cosmara_register_embedders(register: Callable[[str, Callable[[Any], Any]], None]) -> None:
+    """Register embedders for semantic cache namespaces: ``register("mine", factory)``, where
+    ``factory(client)`` returns an object with ``name``, ``dimensions``, ``embed(texts)`` and
+    ``aembed(texts)`` (see ``cosmara.semantic.Embedder``). A namespace names it as
+    ``embedder = "mine"``."""
+
+
+@hookspec
+def cosmara_register_verifiers(register: Callable[[str, Any], None]) -> None:
+    """Register verifiers for semantic cache namespaces: ``register("mine", verifier)``, an
+    object whose ``agrees(question, cached_question)`` says whether a cached answer may answer
+    (see ``cosmara.semantic.Verifier``). A namespace names it as ``verifier = "mine"``."""
+
+
+@hookspec
 def cosmara_request_start(request: Any, context: RequestContext) -> None:
     """A request passed validation and is about to be planned and sent."""
 
@@ -71,6 +86,21 @@ def cosmara_error(request: Any, error: CosmaraError, context: RequestContext) ->
     ``partial_text``, ``usage`` and ``cost_usd``: what was streamed, and what it cost); else
     the error Cosmara stopped the request with after announcing it (``ClientClosedError``, a
     ``RequestValidationError`` for a request that could not be encoded)."""
+
+
+@hookspec
+def cosmara_cache_hit(
+    request: Any, response: Any, namespace: str, similarity: float | None, context: RequestContext
+) -> None:
+    """A request was answered from the cache (``similarity`` None for an exact hit);
+    ``response.cosmara.cost_saved_usd`` is what the provider would have charged."""
+
+
+@hookspec
+def cosmara_cache_store(
+    request: Any, response: Any, namespace: str, context: RequestContext
+) -> None:
+    """A provider's answer was stored in the cache."""
 
 
 @hookspec

@@ -12,12 +12,9 @@ package loads neither sqlite3 nor redis: a backend loads its library when it is 
 >>> store.counters.reserve(0.25, [Hold("budget:team:support", limit=10.0)], lease=60)
 """
 
-from cosmara.state._base import Clock, StateStore
-from cosmara.state._facets import Buckets, Counters, KeyValues, Log
-from cosmara.state._memory import MemoryStore
-from cosmara.state._redis import RedisStore
+from typing import TYPE_CHECKING, Any
+
 from cosmara.state._settings import StateSettings, open_store
-from cosmara.state._sqlite import SQLiteStore
 from cosmara.state._types import (
     Counter,
     Hold,
@@ -27,6 +24,39 @@ from cosmara.state._types import (
     StateStoreError,
     Take,
 )
+
+if TYPE_CHECKING:
+    from cosmara.state._base import Clock, StateStore
+    from cosmara.state._facets import Buckets, Counters, KeyValues, Log
+    from cosmara.state._memory import MemoryStore
+    from cosmara.state._redis import RedisStore
+    from cosmara.state._sqlite import SQLiteStore
+
+# The stores and their interfaces load when first named: a client whose configuration only
+# mentions [state] does not pay for the SQLite and Redis code it may never open.
+_LAZY = {
+    "Clock": "cosmara.state._base",
+    "StateStore": "cosmara.state._base",
+    "Buckets": "cosmara.state._facets",
+    "Counters": "cosmara.state._facets",
+    "KeyValues": "cosmara.state._facets",
+    "Log": "cosmara.state._facets",
+    "MemoryStore": "cosmara.state._memory",
+    "RedisStore": "cosmara.state._redis",
+    "SQLiteStore": "cosmara.state._sqlite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cosmara.state' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Buckets",

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cosmara._errors import ConfigurationError
 from cosmara._secrets import Secret
-from cosmara.state._base import Clock, StateStore
+
+if TYPE_CHECKING:
+    from cosmara.state._base import Clock, StateStore
 
 __all__ = ["StateSettings", "open_store"]
 

@@ -1,0 +1,165 @@
+"""The cache stage: a stored answer for the request on its way out, and the provider's answer
+stored on its way back.
+
+Per call: ``cache=False`` (no lookup), ``no_store=True`` (no write), ``cache_ttl=`` (seconds
+for the answer stored), ``cache_namespace=`` (another configured namespace). Only complete
+answers from a provider are stored: no errors, no interrupted streams, no answer of last
+resort, nothing a stage answered.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+
+from cosmara._errors import RequestValidationError
+from cosmara._meta import CosmaraMeta, Route
+from cosmara._response import ChatResponse
+from cosmara.cache import Cache, Entry, ExactCache, Hit, Probe
+from cosmara.pipeline._call import Call, Outcome
+from cosmara.pipeline._stage import Stage
+
+if TYPE_CHECKING:
+    from cosmara._plugins import Plugins
+
+__all__ = ["CacheStage"]
+
+
+@dataclass
+class _Plan:
+    namespace: ExactCache
+    probe: Probe
+    lookup: bool
+    store: bool
+    ttl: float | None
+
+
+class CacheStage(Stage):
+    name = "cache"
+    options = frozenset({"cache", "no_store", "cache_ttl", "cache_namespace"})
+
+    def __init__(self, cache: Cache, plugins: Plugins) -> None:
+        self._cache = cache
+        self._plugins = plugins
+
+    def before(self, call: Call) -> Any:
+        plan = self._plan(call)
+        if plan is None or not plan.lookup:
+            return None
+        hit = plan.namespace.lookup(plan.probe)
+        return None if hit is None else self._answer(call, plan, hit)
+
+    async def abefore(self, call: Call) -> Any:
+        plan = self._plan(call)
+        if plan is None or not plan.lookup:
+            return None
+        hit = await plan.namespace.alookup(plan.probe)
+        return None if hit is None else self._answer(call, plan, hit)
+
+    def after(self, call: Call, outcome: Outcome) -> None:
+        plan = self._settled(call, outcome)
+        if plan is not None:
+            plan.namespace.store(plan.probe, self._entry(call, plan, outcome.response), plan.ttl)
+            self._stored(call, plan, outcome.response)
+
+    async def aafter(self, call: Call, outcome: Outcome) -> None:
+        plan = self._settled(call, outcome)
+        if plan is not None:
+            entry = self._entry(call, plan, outcome.response)
+            await plan.namespace.astore(plan.probe, entry, plan.ttl)
+            self._stored(call, plan, outcome.response)
+
+    # --- decisions --------------------------------------------------------------------------
+    def _plan(self, call: Call) -> _Plan | None:
+        if call.kind != "chat":
+            return None
+        options = call.options
+        lookup, store = options.get("cache", True), not options.get("no_store", False)
+        if not isinstance(lookup, bool) or not isinstance(store, bool):
+            raise RequestValidationError("cache and no_store must be True or False")
+        name = options.get("cache_namespace") or self._cache.settings.namespace
+        if name not in self._cache.settings.namespaces:
+            known = ", ".join(sorted(self._cache.settings.namespaces))
+            raise RequestValidationError(f"cache_namespace {name!r} is not one of: {known}")
+        namespace = self._cache.namespace(name)
+        settings = namespace.settings
+        ttl = options.get("cache_ttl", settings.ttl)
+        if ttl is not None and (
+            isinstance(ttl, bool)
+            or not isinstance(ttl, (int, float))
+            or not math.isfinite(ttl)
+            or ttl <= 0
+        ):
+            raise RequestValidationError("cache_ttl must be a positive number of seconds")
+        if settings.models and not any(fnmatchcase(call.model, p) for p in settings.models):
+            return None
+        if not (lookup or store):
+            return None
+        probe = namespace.probe(call.request, call.context)
+        if probe is None:
+            return None
+        plan = _Plan(namespace, probe, lookup, store, ttl)
+        call.notes[self] = plan
+        return plan
+
+    def _settled(self, call: Call, outcome: Outcome) -> _Plan | None:
+        """The plan of an answer to store, marking the answer a miss; None when nothing is."""
+        plan: _Plan | None = call.notes.get(self)
+        if plan is None or not outcome.answered or outcome.served != "provider":
+            return None
+        response = outcome.response
+        if plan.lookup and response.cosmara is not None:
+            response.cosmara.cache = "miss"
+        complete = all(choice.finish_reason for choice in response.choices)
+        return plan if plan.store and complete and response.choices else None
+
+    # --- answers ----------------------------------------------------------------------------
+    def _answer(self, call: Call, plan: _Plan, hit: Hit) -> ChatResponse:
+        entry = hit.entry
+        response = entry.response
+        how = "exact" if hit.similarity is None else f"semantic (similarity {hit.similarity})"
+        response.cosmara = CosmaraMeta(
+            provider=entry.provider,
+            model=entry.model,
+            cost_usd=0.0,
+            cost_saved_usd=entry.cost_usd,
+            latency_ms=round(call.elapsed_ms, 3),
+            route=Route(
+                strategy="cache", reason=f"{how} hit in cache namespace {plan.namespace.name!r}"
+            ),
+            context=call.context,
+            cache="hit",
+            cache_similarity=hit.similarity,
+        )
+        self._plugins.emit(
+            "cosmara_cache_hit",
+            request=call.request,
+            response=response,
+            namespace=plan.namespace.name,
+            similarity=hit.similarity,
+            context=call.context,
+        )
+        return response
+
+    def _entry(self, call: Call, plan: _Plan, response: ChatResponse) -> Entry:
+        meta = response.cosmara
+        assert meta is not None
+        return Entry(
+            response=response,
+            cost_usd=meta.cost_usd,
+            provider=meta.provider,
+            model=meta.model,
+            question=plan.probe.question,
+            created=self._cache.store.clock(),
+        )
+
+    def _stored(self, call: Call, plan: _Plan, response: ChatResponse) -> None:
+        self._plugins.emit(
+            "cosmara_cache_store",
+            request=call.request,
+            response=response,
+            namespace=plan.namespace.name,
+            context=call.context,
+        )
