@@ -67,6 +67,9 @@ class TGIProvider(OpenAICompatibleProvider):
     default_base_url: ClassVar[str | None] = None
     api_key_env: ClassVar[str | None] = "HF_TOKEN"
     requires_api_key = False
+    # TGI's Messages API takes text and image_url parts only.
+    takes_files: ClassVar[bool] = False
+    takes_audio: ClassVar[bool] = False
 
     # TGI's validation error when the prompt plus max_tokens exceed the model's window.
     error_phrases: ClassVar[Mapping[str, type[ProviderError]]] = {
