@@ -167,9 +167,10 @@ def audio_format_of(mime: str | None) -> str | None:
     return _AUDIO_ALIASES.get(mime)
 
 
-def decoded_size(data: str) -> int:
-    """How many bytes a base64 payload decodes to, from its length alone."""
-    length = len(data)
+def decoded_size(data: str, start: int = 0) -> int:
+    """How many bytes the base64 payload ``data[start:]`` decodes to, from its length alone
+    (``start`` spares copying the payload out of a ``data:`` URL)."""
+    length = len(data) - start
     padding = 2 if data.endswith("==") else 1 if data.endswith("=") else 0
     return max(length * 3 // 4 - padding, 0)
 

@@ -10,7 +10,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Sequence
 
-from cosmara._media import audio_seconds, data_url_head, is_text_mime
+from cosmara._media import audio_seconds, data_url_head, decoded_size, is_text_mime
 from cosmara._messages import (
     AssistantMessage,
     ChatRequest,
@@ -139,7 +139,7 @@ def _file_tokens(file: FileData, *, bound: bool) -> int:
     head = data_url_head(file.file_data) if file.file_data is not None else None
     if head is None:  # by id or URL: the size is not in the request
         return _IMAGE_BOUND if bound else _PAGE_TOKENS
-    size = (len(file.file_data or "") - head[1]) * 3 // 4
+    size = decoded_size(file.file_data or "", head[1])
     if media_type.startswith("audio/"):
         return max(1, round(size / 16_000 * _AUDIO_TOKENS_PER_SECOND))
     if is_text_mime(media_type):

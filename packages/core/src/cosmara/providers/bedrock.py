@@ -342,13 +342,11 @@ class BedrockProvider(HttpProvider):
                 add("user", blocks)
             elif isinstance(message, ToolMessage):
                 texts, media = split_tool_content(message)
-                result = {
-                    "toolUseId": message.tool_call_id,
-                    "content": [
-                        {"text": _text(texts)},
-                        *(_media_block(part, self.name, "a tool result", names) for part in media),
-                    ],
-                }
+                text = _text(texts)
+                blocks = [_media_block(part, self.name, "a tool result", names) for part in media]
+                if text or not blocks:  # Converse rejects an empty text block beside media
+                    blocks.insert(0, {"text": text})
+                result = {"toolUseId": message.tool_call_id, "content": blocks}
                 status = (message.model_extra or {}).get("status")
                 if status in ("success", "error"):
                     result["status"] = status
