@@ -143,8 +143,15 @@ def test_messages_translated(llm: ChatCosmara, emulator: Emulator) -> None:
     assert sent[1]["tool_calls"][0]["id"] == "tu_1"
     assert sent[2]["role"] == "tool"
     assert sent[2]["content"] == [{"type": "text", "text": "chart"}]
-    image = sent[3]["content"][0]["image_url"]["url"]
-    assert image == "data:image/png;base64,iVBORw0KGgo="
+    # Chat Completions takes only text in a tool message: the engine moves the image to a
+    # user message right after it.
+    assert sent[3] == {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What tool call tu_1 returned:"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ],
+    }
 
 
 def test_secrets_never_leak(emulator: Emulator) -> None:
