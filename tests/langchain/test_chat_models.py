@@ -184,6 +184,13 @@ def test_tokens_and_profile(llm: ChatCosmara) -> None:
     assert llm.profile is not None
     assert llm.profile["max_input_tokens"] == 128000
     assert llm._get_ls_params(model="x")["ls_model_name"] == "x"
+    # From the catalog: gpt-4o-mini reads PDFs, and hears no audio.
+    assert llm.profile["pdf_inputs"] is True
+    assert llm.profile["pdf_tool_message"] is True
+    assert llm.profile["audio_inputs"] is False
+    gemini = ChatCosmara(model="gemini/gemini-2.5-flash", api_key="k")
+    assert gemini.profile is not None
+    assert gemini.profile["audio_inputs"] is True
 
 
 def test_run_tags_and_metadata_reach_the_engine(llm: ChatCosmara) -> None:
