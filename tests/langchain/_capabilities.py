@@ -26,6 +26,18 @@ class ChatCosmaraCapabilities:
         return True
 
     @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_tool_message(self) -> bool:
+        return True
+
+    @property
+    def supports_audio_inputs(self) -> bool:
+        return True
+
+    @property
     def supports_anthropic_inputs(self) -> bool:
         return True
 

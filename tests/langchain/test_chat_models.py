@@ -143,8 +143,15 @@ def test_messages_translated(llm: ChatCosmara, emulator: Emulator) -> None:
     assert sent[1]["tool_calls"][0]["id"] == "tu_1"
     assert sent[2]["role"] == "tool"
     assert sent[2]["content"] == [{"type": "text", "text": "chart"}]
-    image = sent[3]["content"][0]["image_url"]["url"]
-    assert image == "data:image/png;base64,iVBORw0KGgo="
+    # Chat Completions takes only text in a tool message: the engine moves the image to a
+    # user message right after it.
+    assert sent[3] == {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What tool call tu_1 returned:"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ],
+    }
 
 
 def test_secrets_never_leak(emulator: Emulator) -> None:
@@ -177,6 +184,13 @@ def test_tokens_and_profile(llm: ChatCosmara) -> None:
     assert llm.profile is not None
     assert llm.profile["max_input_tokens"] == 128000
     assert llm._get_ls_params(model="x")["ls_model_name"] == "x"
+    # From the catalog: gpt-4o-mini reads PDFs, and hears no audio.
+    assert llm.profile["pdf_inputs"] is True
+    assert llm.profile["pdf_tool_message"] is True
+    assert llm.profile["audio_inputs"] is False
+    gemini = ChatCosmara(model="gemini/gemini-2.5-flash", api_key="k")
+    assert gemini.profile is not None
+    assert gemini.profile["audio_inputs"] is True
 
 
 def test_run_tags_and_metadata_reach_the_engine(llm: ChatCosmara) -> None:

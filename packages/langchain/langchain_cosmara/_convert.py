@@ -7,6 +7,7 @@ OpenAI-style parts, v1 standard blocks, Anthropic-style ``tool_use`` history), a
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +24,8 @@ from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, Us
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from cosmara import ChatChunk, ChatResponse, CosmaraMeta, Usage
+from cosmara import ChatChunk, ChatResponse, CosmaraMeta, RequestValidationError, Usage
+from cosmara._media import AUDIO_FORMATS, audio_format_of
 
 __all__ = [
     "MODEL_PROVIDER",
@@ -37,28 +39,30 @@ __all__ = [
 # ``response_metadata["model_provider"]`` names the integration that produced the message;
 # LangChain uses it to pick a translator for ``content_blocks``.
 MODEL_PROVIDER = "cosmara"
+# Parts this module translated itself are held in a block type LangChain does not know, so its
+# converter passes them through untouched (it would give a nameless file a placeholder name).
+_HELD = "cosmara_part"
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages as OpenAI Chat Completions message dicts.
 
-    Chat Completions accepts only text in a ``tool`` message, so image parts a tool returned
-    travel in a user message right after it (the way OpenAI's own cookbook shows images from
-    tools), and the model still sees them next to the tool result.
+    Documents and audio in any of LangChain's forms (v1 ``file`` / ``audio`` / ``text-plain``
+    blocks by base64, URL or id, the older ``source_type`` blocks, Anthropic-style
+    ``document`` blocks) become Cosmara's ``file`` and ``input_audio`` parts first; LangChain's
+    own converter does the rest. Images and documents a tool returned stay in its tool
+    message: the engine puts them where each provider takes them.
+
+    Raises:
+        RequestValidationError: audio whose type names no format Cosmara knows.
     """
     out: list[dict[str, Any]] = []
-    for message in convert_to_openai_messages(list(messages)):
+    prepared = [_with_media_parts(message) for message in messages]
+    for message in convert_to_openai_messages(prepared, pass_through_unknown_blocks=True):
+        if isinstance(message.get("content"), list):
+            message["content"] = [_unheld(part) for part in message["content"]]
         if message.get("role") == "tool":
             message.pop("name", None)  # not part of Chat Completions' tool message
-        if message.get("role") == "tool" and isinstance(message.get("content"), list):
-            parts = message["content"]
-            text = [part for part in parts if part.get("type") == "text"]
-            media = [part for part in parts if part.get("type") != "text"]
-            message["content"] = text or ""
-            out.append(message)
-            if media:
-                out.append({"role": "user", "content": media})
-            continue
         if message.get("role") == "assistant" and isinstance(message.get("content"), list):
             # v1 content blocks repeat the tool calls (sent as ``tool_calls``) and may carry
             # reasoning; the assistant turn's content is its text.
@@ -66,6 +70,118 @@ def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
             message["content"] = text or ("" if not message.get("tool_calls") else None)
         out.append(message)
     return out
+
+
+def _with_media_parts(message: BaseMessage) -> BaseMessage:
+    """``message`` with its document and audio blocks as Chat Completions parts."""
+    if not isinstance(message.content, list):
+        return message
+    if not any(isinstance(block, dict) and _is_media(block) for block in message.content):
+        return message
+    content = [
+        {"type": _HELD, "part": _media_part(block)}
+        if isinstance(block, dict) and _is_media(block)
+        else block
+        for block in message.content
+    ]
+    return message.model_copy(update={"content": content})
+
+
+def _unheld(part: Any) -> Any:
+    return part["part"] if isinstance(part, dict) and part.get("type") == _HELD else part
+
+
+def _is_media(block: dict[str, Any]) -> bool:
+    kind = block.get("type")
+    if kind == "file":
+        return "file" not in block  # an OpenAI-shaped file part is already one
+    return kind in ("audio", "text-plain", "document")
+
+
+def _media_part(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block["type"]
+    if kind == "document":  # Anthropic's block: its source says how the document comes
+        return _anthropic_document(block)
+    if kind == "text-plain":
+        data = base64.b64encode(str(block.get("text", "")).encode()).decode()
+        return _file_part(
+            {**block, "base64": data, "mime_type": block.get("mime_type") or "text/plain"}
+        )
+    if kind == "audio":
+        data = _base64_of(block)
+        if data is None:  # by URL or id: a file whose type says it is audio
+            return _file_part(block)
+        mime = block.get("mime_type")
+        format_ = audio_format_of(mime)
+        if format_ is None:
+            raise RequestValidationError(
+                f"audio of type {mime or '(none given)'} names no format Cosmara knows; "
+                f"give mime_type as one of {', '.join(sorted(AUDIO_FORMATS.values()))}"
+            )
+        return {"type": "input_audio", "input_audio": {"data": data, "format": format_}}
+    return _file_part(block)
+
+
+def _file_part(block: dict[str, Any]) -> dict[str, Any]:
+    """A v1 (or ``source_type``) file block as a ``file`` part."""
+    file: dict[str, Any] = {}
+    data = _base64_of(block)
+    mime = block.get("mime_type")
+    if data is not None:
+        file["file_data"] = f"data:{mime or 'application/octet-stream'};base64,{data}"
+    elif block.get("url") or block.get("source_type") == "url":
+        file["file_url"] = block.get("url")
+    else:
+        file["file_id"] = block.get("file_id") or block.get("id")
+        if block.get("source_type") == "id":
+            file["file_id"] = block.get("id")
+    if mime and data is None:
+        file["mime_type"] = mime
+    filename = _filename(block)
+    if filename:
+        file["filename"] = filename
+    return {"type": "file", "file": file}
+
+
+def _base64_of(block: dict[str, Any]) -> str | None:
+    if block.get("base64"):
+        return str(block["base64"])
+    if block.get("source_type") == "base64" and block.get("data"):
+        return str(block["data"])
+    return None
+
+
+def _filename(block: dict[str, Any]) -> str | None:
+    for holder in (block, block.get("extras") or {}, block.get("metadata") or {}):
+        for key in ("filename", "name", "title"):
+            value = holder.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def _anthropic_document(block: dict[str, Any]) -> dict[str, Any]:
+    source = block.get("source") or {}
+    kind = source.get("type")
+    extras = {k: v for k, v in block.items() if k not in ("type", "source", "title")}
+    if kind == "base64":
+        v1 = {"base64": source.get("data"), "mime_type": source.get("media_type")}
+    elif kind == "url":
+        v1 = {"url": source.get("url"), "mime_type": "application/pdf"}
+    elif kind == "text":
+        return {
+            **_media_part(
+                {"type": "text-plain", "text": source.get("data", ""), "title": block.get("title")}
+            ),
+            **extras,
+        }
+    elif kind == "file":
+        v1 = {"file_id": source.get("file_id")}
+    else:
+        raise RequestValidationError(
+            f"an Anthropic document block with source {kind!r} cannot be sent"
+        )
+    return {**_file_part({**v1, "title": block.get("title")}), **extras}
 
 
 def usage_to_metadata(usage: Usage) -> UsageMetadata:

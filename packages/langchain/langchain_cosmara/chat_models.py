@@ -431,11 +431,17 @@ def _json_schema_format(schema: dict[str, Any] | type, strict: bool | None) -> d
 def _profile(info: ModelInfo) -> ModelProfile:
     """LangChain's model profile from the catalog entry."""
     vision = info.supports("vision")
+    documents = info.supports("documents")
     profile = ModelProfile(
         text_inputs=True,
         text_outputs=True,
         image_inputs=vision,
         image_url_inputs=vision,
+        pdf_inputs=documents,
+        audio_inputs=info.supports("audio_input"),
+        # The engine delivers a tool's images and PDFs wherever the provider reads them.
+        image_tool_message=vision,
+        pdf_tool_message=documents,
         tool_calling=info.supports("tools"),
         tool_choice=info.supports("tools"),
         structured_output=info.supports("json_schema"),

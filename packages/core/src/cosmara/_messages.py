@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cosmara._media import AUDIO_FORMATS, data_url_head, guess_mime
 from cosmara._schema import json_value_problem, schema_problem
 
 __all__ = [
@@ -19,10 +20,14 @@ __all__ = [
     "ChatRequest",
     "ContentPart",
     "DeveloperMessage",
+    "FileData",
+    "FilePart",
     "FunctionCall",
     "FunctionDefinition",
     "ImagePart",
     "ImageURL",
+    "InputAudio",
+    "InputAudioPart",
     "JSONSchemaFormat",
     "Message",
     "NamedToolChoice",
@@ -31,6 +36,7 @@ __all__ = [
     "TextPart",
     "Tool",
     "ToolCall",
+    "ToolContentPart",
     "ToolMessage",
     "UserMessage",
 ]
@@ -61,7 +67,103 @@ class ImagePart(_Open):
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
+_MIME = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+$")
+
+
+class FileData(_Open):
+    """A file, in exactly one of three forms: ``file_data``, a base64 ``data:`` URL (OpenAI's
+    form); ``file_id``, a file uploaded to the provider beforehand; or ``file_url``, a URL the
+    provider fetches itself (Cosmara's, named as OpenAI's Responses API names it: Chat
+    Completions has no URL form, so OpenAI refuses it before sending).
+
+    ``mime_type`` (Cosmara's too, never sent to OpenAI) says what a file given by id or URL
+    is, where its name does not; a ``data:`` URL carries its own.
+    """
+
+    file_data: str | None = None
+    file_id: str | None = Field(default=None, min_length=1)
+    file_url: str | None = None
+    filename: str | None = None
+    mime_type: str | None = None
+
+    @model_validator(mode="after")
+    def _one_valid_source(self) -> FileData:
+        given = [n for n in ("file_data", "file_id", "file_url") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a file needs exactly one of file_data (a base64 data: URL), file_id or "
+                f"file_url; got {', '.join(given) or 'none'}"
+            )
+        if self.file_data is not None:
+            head = data_url_head(self.file_data)
+            if head is None:
+                raise ValueError(
+                    "file_data must be a base64 data: URL with a MIME type "
+                    "(data:application/pdf;base64,...)"
+                )
+            if head[1] == len(self.file_data):
+                raise ValueError("file_data holds no data")
+        if self.file_url is not None and not _URL_SCHEME.match(self.file_url):
+            raise ValueError(f"file_url must be an absolute URL, not {self.file_url[:80]!r}")
+        if self.mime_type is not None and not _MIME.match(self.mime_type):
+            raise ValueError(f"mime_type {self.mime_type!r} is not a MIME type (type/subtype)")
+        return self
+
+    @property
+    def media_type(self) -> str | None:
+        """What the file is: the ``data:`` URL's type, else ``mime_type``, else what the
+        file name's or URL's extension says; None when nothing tells."""
+        if self.file_data is not None:
+            head = data_url_head(self.file_data)
+            if head is not None:
+                return head[0]
+        if self.mime_type:
+            return self.mime_type.lower()
+        return guess_mime(self.filename) or guess_mime(self.file_url)
+
+
+class FilePart(_Open):
+    """A document (a PDF, a text file...) or another file, in OpenAI's ``file`` part."""
+
+    type: Literal["file"] = "file"
+    file: FileData
+
+
+class InputAudio(_Open):
+    data: str = Field(min_length=1, description="The audio, base64-encoded (no data: prefix)")
+    format: str = Field(description="wav or mp3 for OpenAI; flac, aac, ogg, opus, m4a, ...")
+
+    @field_validator("data")
+    @classmethod
+    def _plain_base64(cls, data: str) -> str:
+        if data.startswith("data:"):
+            raise ValueError("input_audio.data is plain base64, without a data: URL prefix")
+        return data
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, format_: str) -> str:
+        format_ = format_.lower()
+        if format_ not in AUDIO_FORMATS:
+            raise ValueError(
+                f"unknown audio format {format_!r}; known: {', '.join(sorted(AUDIO_FORMATS))}"
+            )
+        return format_
+
+
+class InputAudioPart(_Open):
+    """Audio for the model to listen to, in OpenAI's ``input_audio`` part."""
+
+    type: Literal["input_audio"] = "input_audio"
+    input_audio: InputAudio
+
+
+ContentPart = Annotated[
+    TextPart | ImagePart | FilePart | InputAudioPart, Field(discriminator="type")
+]
+# What a tool's result may hold besides text: the image or document the tool produced.
+ToolContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 
 
 class FunctionCall(_Open):
@@ -124,7 +226,7 @@ class AssistantMessage(_Open):
 
 class ToolMessage(_Open):
     role: Literal["tool"] = "tool"
-    content: str | list[TextPart]
+    content: str | list[ToolContentPart]
     tool_call_id: str
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from cosmara._context import RequestContext
 from cosmara._health import HealthMonitor
-from cosmara._messages import ChatRequest, ImagePart
+from cosmara._messages import ChatRequest, FilePart, ImagePart, InputAudioPart
 from cosmara._routing import Target
 
 __all__ = ["BUILTIN_STRATEGIES", "Candidates", "Strategy", "needed_capabilities"]
@@ -36,7 +36,10 @@ _NO_WEIGHTS: Mapping[str, float] = MappingProxyType({})
 
 
 def needed_capabilities(request: ChatRequest) -> frozenset[str]:
-    """What a model must support to serve ``request``."""
+    """What a model must support to serve ``request``: ``tools``, ``json_schema``, and for
+    the parts its messages (tool results too) carry, ``vision`` for images, ``audio_input``
+    for audio, ``documents`` for files (a file whose type says image or audio needs what an
+    image or audio needs)."""
     needs = set()
     if request.tools:
         needs.add("tools")
@@ -44,10 +47,25 @@ def needed_capabilities(request: ChatRequest) -> frozenset[str]:
         needs.add("json_schema")
     for message in request.messages:
         content = message.content
-        if isinstance(content, list) and any(isinstance(part, ImagePart) for part in content):
-            needs.add("vision")
-            break
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            if isinstance(part, ImagePart):
+                needs.add("vision")
+            elif isinstance(part, InputAudioPart):
+                needs.add("audio_input")
+            elif isinstance(part, FilePart):
+                needs.add(_file_need(part))
     return frozenset(needs)
+
+
+def _file_need(part: FilePart) -> str:
+    media_type = part.file.media_type or ""
+    if media_type.startswith("image/"):
+        return "vision"
+    if media_type.startswith("audio/"):
+        return "audio_input"
+    return "documents"
 
 
 class Candidates(tuple[Target, ...]):

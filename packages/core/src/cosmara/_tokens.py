@@ -10,7 +10,18 @@ import importlib.util
 import os
 from collections.abc import Callable, Sequence
 
-from cosmara._messages import AssistantMessage, ChatRequest, ImagePart, Message, TextPart, Tool
+from cosmara._media import audio_seconds, data_url_head, decoded_size, is_text_mime
+from cosmara._messages import (
+    AssistantMessage,
+    ChatRequest,
+    FileData,
+    FilePart,
+    ImagePart,
+    InputAudioPart,
+    Message,
+    TextPart,
+    Tool,
+)
 
 __all__ = ["PromptSize", "TokenCounter", "most_tokens"]
 
@@ -18,6 +29,14 @@ _CHARS_PER_TOKEN = 4
 _PER_MESSAGE_OVERHEAD = 4  # role and delimiters, as OpenAI's chat format spends them
 _PER_REPLY_PRIMING = 3
 _IMAGE_TOKENS = {"low": 85, "high": 765, "auto": 765, None: 765}
+_IMAGE_BOUND = 4000
+# A page of a document costs its text and, for PDFs, an image of the page: Anthropic puts it
+# at 1,500-3,000 tokens. Without counting pages, a binary document is taken as one page per
+# 32 kB (a text page with its fonts), and never less than one page.
+_PAGE_TOKENS = 2000
+_DOCUMENT_BYTES_PER_TOKEN = 16
+# Gemini's documented rate for audio; OpenAI's audio models spend fewer.
+_AUDIO_TOKENS_PER_SECOND = 32
 
 
 class TokenCounter:
@@ -46,6 +65,10 @@ class TokenCounter:
                         total += count(part.text)
                     elif isinstance(part, ImagePart):
                         total += _IMAGE_TOKENS.get(part.image_url.detail, 765)
+                    elif isinstance(part, FilePart):
+                        total += _file_tokens(part.file, bound=False)
+                    elif isinstance(part, InputAudioPart):
+                        total += _audio_tokens(part)
             # Not getattr(): a miss on a pydantic model is a raised and caught AttributeError.
             calls = message.tool_calls if isinstance(message, AssistantMessage) else None
             for call in calls or ():
@@ -85,8 +108,10 @@ class PromptSize:
 
 def most_tokens(request: ChatRequest) -> int:
     """A bound on the prompt's tokens without counting them: one per character (tokenizers
-    split a character in two only for rare symbols), an image as 4,000, plus each message's
-    overhead. Tool schemas are left out: they rarely matter next to a context window."""
+    split a character in two only for rare symbols), an image as 4,000, a text file one per
+    byte, another document one per 4 bytes (at least 4,000), audio by its length, plus each
+    message's overhead. A file given by id or URL has no size in the request and counts as
+    4,000. Tool schemas are left out: they rarely matter next to a context window."""
     total = _PER_REPLY_PRIMING
     for message in request.messages:
         total += _PER_MESSAGE_OVERHEAD
@@ -94,12 +119,47 @@ def most_tokens(request: ChatRequest) -> int:
         if isinstance(content, str):
             total += len(content)
         elif content is not None:
-            total += sum(len(part.text) if isinstance(part, TextPart) else 4000 for part in content)
+            for part in content:
+                if isinstance(part, TextPart):
+                    total += len(part.text)
+                elif isinstance(part, FilePart):
+                    total += _file_tokens(part.file, bound=True)
+                elif isinstance(part, InputAudioPart):
+                    total += _audio_tokens(part)
+                else:
+                    total += _IMAGE_BOUND
     return total
 
 
+def _file_tokens(file: FileData, *, bound: bool) -> int:
+    """A file's tokens from its type and size; base64 is never counted as text."""
+    media_type = file.media_type or ""
+    if media_type.startswith("image/"):
+        return _IMAGE_BOUND if bound else _IMAGE_TOKENS[None]
+    head = data_url_head(file.file_data) if file.file_data is not None else None
+    if head is None:  # by id or URL: the size is not in the request
+        return _IMAGE_BOUND if bound else _PAGE_TOKENS
+    size = decoded_size(file.file_data or "", head[1])
+    if media_type.startswith("audio/"):
+        return max(1, round(size / 16_000 * _AUDIO_TOKENS_PER_SECOND))
+    if is_text_mime(media_type):
+        return size if bound else _by_characters_count(size)
+    if bound:
+        return max(_IMAGE_BOUND, size // 4)
+    return max(_PAGE_TOKENS, size // _DOCUMENT_BYTES_PER_TOKEN)
+
+
+def _audio_tokens(part: InputAudioPart) -> int:
+    audio = part.input_audio
+    return max(1, round(audio_seconds(audio.data, audio.format) * _AUDIO_TOKENS_PER_SECOND))
+
+
+def _by_characters_count(characters: int) -> int:
+    return (characters + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
+
+
 def _by_characters(text: str) -> int:
-    return (len(text) + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
+    return _by_characters_count(len(text))
 
 
 _O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"

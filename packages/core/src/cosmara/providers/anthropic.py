@@ -2,8 +2,12 @@
 
 Requests: system and developer messages are lifted into the top-level ``system``; consecutive
 turns of one role are merged (Anthropic wants user and assistant turns to alternate); tool
-results become a user turn of ``tool_result`` blocks; images (http(s) URLs and base64 ``data:``
-URIs) become ``image`` blocks, PDF data URIs ``document`` blocks; ``max_tokens`` is required by
+results become a user turn of ``tool_result`` blocks (with the images and documents a tool
+returned inside them); images (http(s) URLs and base64 ``data:`` URIs) become ``image`` blocks,
+PDF data URIs ``document`` blocks. ``file`` parts become ``document`` blocks: a PDF inline
+(``base64`` source) or by URL (``url`` source), a text file as a ``text`` source, a file id as a
+``file`` source (the Files API beta, whose ``anthropic-beta`` header is then added); ``filename``
+becomes the document's ``title``. Audio is refused before sending. ``max_tokens`` is required by
 the API and defaults to 4096; ``stop`` becomes ``stop_sequences``; ``user`` becomes
 ``metadata.user_id``. Unknown request fields (``top_k``, ``thinking``, ``output_config``,
 ``metadata``, ``service_tier``...) are passed through untouched; OpenAI-only ones
@@ -34,6 +38,8 @@ client does).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections.abc import Mapping
@@ -54,10 +60,12 @@ from cosmara._errors import (
     RateLimitError,
     RequestValidationError,
 )
+from cosmara._media import is_text_mime, parse_data_url
 from cosmara._messages import (
     AssistantMessage,
     ChatRequest,
     DeveloperMessage,
+    FilePart,
     ImagePart,
     NamedToolChoice,
     SystemMessage,
@@ -69,6 +77,7 @@ from cosmara._response import ChatResponse, Choice, PromptTokensDetails, Usage
 from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
+from cosmara.providers._parts import refuse
 
 __all__ = ["AnthropicProvider", "AnthropicStreamDecoder"]
 
@@ -123,6 +132,7 @@ _DROPPED = frozenset(
     }
 )
 _IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+FILES_BETA = "files-api-2025-04-14"  # documents by file_id go through Anthropic's Files API
 _RATE_LIMIT_KINDS = ("requests", "tokens", "input-tokens", "output-tokens")
 
 
@@ -150,13 +160,14 @@ class AnthropicProvider(HttpProvider):
     }
 
     # --- request ----------------------------------------------------------------------------
-    def _betas(self) -> list[str]:
+    def _betas(self, request: ChatRequest | None = None) -> list[str]:
         beta = getattr(self.settings, "beta", None)
-        if not beta:
-            return []
-        return [beta] if isinstance(beta, str) else [str(name) for name in beta]
+        betas = [] if not beta else [beta] if isinstance(beta, str) else [str(b) for b in beta]
+        if request is not None and FILES_BETA not in betas and _uses_file_ids(request):
+            betas.append(FILES_BETA)
+        return betas
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, request: ChatRequest | None = None) -> dict[str, str]:
         version = getattr(self.settings, "anthropic_version", None) or API_VERSION
         headers = {
             "content-type": "application/json",
@@ -166,7 +177,7 @@ class AnthropicProvider(HttpProvider):
         key = self.api_key
         if key:
             headers["x-api-key"] = key
-        betas = self._betas()
+        betas = self._betas(request)
         if betas:
             headers["anthropic-beta"] = ",".join(betas)
         headers.update(self.settings.header_values)
@@ -178,9 +189,9 @@ class AnthropicProvider(HttpProvider):
 
     def chat_request(self, request: ChatRequest, model: str, *, stream: bool) -> HttpRequest:
         body = self.chat_body(request, model, stream=stream)
-        params = {"beta": "true"} if self._betas() else None
+        params = {"beta": "true"} if self._betas(request) else None
         return HttpRequest(
-            "POST", self.chat_url(model), self.headers(), pydantic_core.to_json(body), params
+            "POST", self.chat_url(model), self.headers(request), pydantic_core.to_json(body), params
         )
 
     def chat_body(self, request: ChatRequest, model: str, *, stream: bool) -> dict[str, Any]:
@@ -191,7 +202,7 @@ class AnthropicProvider(HttpProvider):
                 f"Anthropic's temperature ranges from 0 to 1, got {request.temperature}"
             )
         extra = {k: v for k, v in (request.model_extra or {}).items() if k not in _DROPPED}
-        system, messages = _messages(request)
+        system, messages = _messages(request, self.name)
         body: dict[str, Any] = {"model": model, "messages": messages}
         if system is not None:
             body["system"] = system
@@ -411,7 +422,60 @@ def _image_block(part: ImagePart) -> dict[str, Any]:
     raise RequestValidationError("image_url must be an http(s) URL or a base64 data URI")
 
 
-def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+def _file_block(part: FilePart, provider: str, where: str) -> dict[str, Any]:
+    """A ``file`` part as a ``document`` block (an ``image`` block if the file is an image)."""
+    file = part.file
+    media_type = file.media_type
+    extra = dict(part.model_extra or {})
+    if media_type in _IMAGE_TYPES:
+        kind = "image"
+    elif media_type is None or media_type == "application/pdf" or is_text_mime(media_type):
+        kind = "document"
+        if file.filename and "title" not in extra:
+            extra["title"] = file.filename
+    else:
+        raise refuse(provider, part, "Anthropic reads PDF, plain-text and image files", where=where)
+    source: dict[str, Any]
+    if file.file_id is not None:
+        source = {"type": "file", "file_id": file.file_id}
+    elif file.file_url is not None:
+        if not file.file_url.startswith(("http://", "https://")):
+            raise refuse(provider, part, "Anthropic fetches only http(s) URLs", where=where)
+        if kind == "document" and media_type not in (None, "application/pdf"):
+            raise refuse(provider, part, "Anthropic fetches only PDF documents", where=where)
+        source = {"type": "url", "url": file.file_url}
+    else:
+        parsed = parse_data_url(file.file_data or "")
+        assert parsed is not None  # the vocabulary checked it
+        if kind == "document" and parsed.mime != "application/pdf":
+            source = {
+                "type": "text",
+                "media_type": "text/plain",
+                "data": _decoded_text(parsed.data),
+            }
+            if not source["data"]:
+                raise refuse(provider, part, "the text file is not UTF-8 text", where=where)
+        else:
+            source = {"type": "base64", "media_type": parsed.mime, "data": parsed.data}
+    return {"type": kind, "source": source, **extra}
+
+
+def _decoded_text(data: str) -> str:
+    try:
+        return base64.b64decode(data, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
+
+
+def _media_block(part: Any, provider: str, where: str) -> dict[str, Any]:
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    if isinstance(part, FilePart):
+        return _file_block(part, provider, where)
+    raise refuse(provider, part, "Anthropic takes no audio", where=where)
+
+
+def _user_content(message: UserMessage, provider: str) -> str | list[dict[str, Any]]:
     if isinstance(message.content, str):
         return message.content
     blocks: list[dict[str, Any]] = []
@@ -419,8 +483,17 @@ def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
         if isinstance(part, TextPart):
             blocks.extend(_text_blocks([part]))
         else:
-            blocks.append(_image_block(part))
+            blocks.append(_media_block(part, provider, "a user message"))
     return blocks
+
+
+def _uses_file_ids(request: ChatRequest) -> bool:
+    return any(
+        isinstance(part, FilePart) and part.file.file_id is not None
+        for message in request.messages
+        if isinstance(message.content, list)
+        for part in message.content
+    )
 
 
 def _assistant_content(message: AssistantMessage) -> str | list[dict[str, Any]]:
@@ -460,10 +533,18 @@ def _assistant_content(message: AssistantMessage) -> str | list[dict[str, Any]]:
     return blocks
 
 
-def _tool_result(message: ToolMessage) -> dict[str, Any]:
+def _tool_result(message: ToolMessage, provider: str) -> dict[str, Any]:
     content: Any = message.content
     if not isinstance(content, str):
-        content = _text_blocks(content)
+        content = [
+            block
+            for part in content
+            for block in (
+                _text_blocks([part])
+                if isinstance(part, TextPart)
+                else [_media_block(part, provider, "a tool result")]
+            )
+        ]
     block: dict[str, Any] = {
         "type": "tool_result",
         "tool_use_id": message.tool_call_id,
@@ -476,7 +557,7 @@ def _tool_result(message: ToolMessage) -> dict[str, Any]:
     return block
 
 
-def _messages(request: ChatRequest) -> tuple[Any, list[dict[str, Any]]]:
+def _messages(request: ChatRequest, provider: str) -> tuple[Any, list[dict[str, Any]]]:
     """(system, messages): system turns lifted out, same-role turns merged, tools as users."""
     system: list[dict[str, Any]] = []
     turns: list[dict[str, Any]] = []
@@ -498,11 +579,11 @@ def _messages(request: ChatRequest) -> tuple[Any, list[dict[str, Any]]]:
         if isinstance(message, SystemMessage | DeveloperMessage):
             system.extend(_text_blocks(message.content))
         elif isinstance(message, UserMessage):
-            add("user", _user_content(message))
+            add("user", _user_content(message, provider))
         elif isinstance(message, AssistantMessage):
             add("assistant", _assistant_content(message))
         else:
-            add("user", [_tool_result(message)])
+            add("user", [_tool_result(message, provider)])
     if not turns:
         raise RequestValidationError("Anthropic needs at least one user or assistant message")
     if not system:

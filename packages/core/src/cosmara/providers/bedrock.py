@@ -8,6 +8,13 @@ frames. Credentials come from the settings (``aws_access_key_id``, ``aws_secret_
 ``AWS_REGION`` / ``AWS_DEFAULT_REGION``. A Bedrock API key (``api_key`` or
 ``AWS_BEARER_TOKEN_BEDROCK``) is sent as a bearer token instead of signing.
 
+Documents (``file`` parts) become ``document`` blocks (``format`` from the file's type: pdf,
+csv, doc, docx, xls, xlsx, html, txt, md; ``name`` from its filename, made to Converse's
+character rules and unique in the request; ``source.bytes``, or ``source.s3Location`` for an
+``s3://`` URL or id); ``input_audio`` and audio files become ``audio`` blocks; image files
+``image`` blocks. A tool's images and documents go inside its ``toolResult``. Files by http(s)
+URL or by another provider's file id are refused before sending.
+
 Structured output has no native Converse mechanism for every model, so it is a forced tool
 whose input is the answer; that input comes back as JSON text content with finish "stop".
 Bedrock embeddings use InvokeModel with per-model bodies and are not offered yet.
@@ -41,11 +48,15 @@ from cosmara._errors import (
     RequestTimeoutError,
     RequestValidationError,
 )
+from cosmara._media import audio_format_of, parse_data_url
 from cosmara._messages import (
     AssistantMessage,
     ChatRequest,
+    ContentPart,
     DeveloperMessage,
+    FilePart,
     ImagePart,
+    InputAudioPart,
     NamedToolChoice,
     SystemMessage,
     TextPart,
@@ -62,6 +73,7 @@ from cosmara._response import (
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
 from cosmara.providers._eventstream import EventStreamDecoder, EventStreamError
+from cosmara.providers._parts import document_name, refuse, split_tool_content
 from cosmara.providers._sigv4 import Credentials, sign_headers
 
 __all__ = ["BedrockProvider", "BedrockStreamDecoder"]
@@ -85,6 +97,19 @@ _IMAGE_FORMATS = {
     "image/webp": "webp",
 }
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)$", re.DOTALL)
+_DOCUMENT_FORMATS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "text/html": "html",
+    "text/plain": "txt",
+    "text/markdown": "md",
+}
+# AudioBlock formats Converse lists that input_audio can name (it has no aiff).
+_AUDIO_FORMATS = frozenset({"mp3", "opus", "wav", "aac", "flac", "ogg", "m4a", "webm"})
 # Settings keys Converse takes as they are (the request's unknown fields pass through too).
 _PASSTHROUGH = (
     "additionalModelRequestFields",
@@ -300,6 +325,8 @@ class BedrockProvider(HttpProvider):
         system: list[dict[str, Any]] = []
         turns: list[dict[str, Any]] = []
 
+        names: set[str] = set()  # document names, unique in a request
+
         def add(role: str, blocks: list[dict[str, Any]]) -> None:
             if turns and turns[-1]["role"] == role:  # Converse wants roles to alternate
                 turns[-1]["content"].extend(blocks)
@@ -312,15 +339,17 @@ class BedrockProvider(HttpProvider):
                 if text:
                     system.append({"text": text})
             elif isinstance(message, UserMessage):
-                blocks = _user_blocks(message.content)
+                blocks = _user_blocks(message.content, self.name, names)
                 if not blocks:
                     raise RequestValidationError("a user message needs text or an image")
                 add("user", blocks)
             elif isinstance(message, ToolMessage):
-                result = {
-                    "toolUseId": message.tool_call_id,
-                    "content": [{"text": _text(message.content)}],
-                }
+                texts, media = split_tool_content(message)
+                text = _text(texts)
+                blocks = [_media_block(part, self.name, "a tool result", names) for part in media]
+                if text or not blocks:  # Converse rejects an empty text block beside media
+                    blocks.insert(0, {"text": text})
+                result = {"toolUseId": message.tool_call_id, "content": blocks}
                 status = (message.model_extra or {}).get("status")
                 if status in ("success", "error"):
                     result["status"] = status
@@ -492,7 +521,9 @@ def _text(content: str | list[TextPart]) -> str:
     return content if isinstance(content, str) else "".join(part.text for part in content)
 
 
-def _user_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str, Any]]:
+def _user_blocks(
+    content: str | list[ContentPart], provider: str, names: set[str]
+) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
     blocks: list[dict[str, Any]] = []
@@ -501,24 +532,77 @@ def _user_blocks(content: str | list[TextPart | ImagePart]) -> list[dict[str, An
             if part.text:
                 blocks.append({"text": part.text})
             continue
-        match = _DATA_URI.match(part.image_url.url)
-        if match is None:
-            raise RequestValidationError(
-                "Bedrock Converse takes images as base64 data: URIs, not URLs"
-            )
-        image_format = _IMAGE_FORMATS.get(match["mime"].lower())
-        if image_format is None:
-            raise RequestValidationError(
-                f"Bedrock Converse does not accept {match['mime']} images "
-                "(png, jpeg, gif or webp only)"
-            )
-        data = match["data"].strip()
-        try:
-            base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestValidationError("the image data: URI is not valid base64") from None
-        blocks.append({"image": {"format": image_format, "source": {"bytes": data}}})
+        blocks.append(_media_block(part, provider, "a user message", names))
     return blocks
+
+
+def _media_block(part: Any, provider: str, where: str, names: set[str]) -> dict[str, Any]:
+    if isinstance(part, ImagePart):
+        return _image_block(part)
+    if isinstance(part, InputAudioPart):
+        audio = part.input_audio
+        if audio.format not in _AUDIO_FORMATS:
+            raise refuse(provider, part, "Converse has no aiff audio format", where=where)
+        source = {"bytes": _checked_base64(audio.data, "the audio")}
+        return {"audio": {"format": audio.format, "source": source}}
+    assert isinstance(part, FilePart)
+    file = part.file
+    mime = file.media_type
+    source = _file_source(part, provider, where)
+    if mime in _IMAGE_FORMATS:
+        return {"image": {"format": _IMAGE_FORMATS[mime], "source": source}}
+    audio_format = audio_format_of(mime)
+    if audio_format is not None:
+        if where == "a tool result" or audio_format not in _AUDIO_FORMATS:
+            raise refuse(provider, part, "Converse takes no such audio here", where=where)
+        return {"audio": {"format": audio_format, "source": source}}
+    document_format = _DOCUMENT_FORMATS.get(mime or "")
+    if document_format is None:
+        raise refuse(
+            provider,
+            part,
+            "Converse reads pdf, csv, doc, docx, xls, xlsx, html, txt and md documents",
+            where=where,
+        )
+    name = document_name(file.filename, names)
+    return {"document": {"format": document_format, "name": name, "source": source}}
+
+
+def _file_source(part: FilePart, provider: str, where: str) -> dict[str, Any]:
+    """Converse's source union: the bytes (base64 in JSON), or an S3 object."""
+    file = part.file
+    if file.file_data is not None:
+        parsed = parse_data_url(file.file_data)
+        assert parsed is not None  # the vocabulary checked it
+        return {"bytes": _checked_base64(parsed.data, "the file's data: URL")}
+    location = file.file_url if file.file_url is not None else file.file_id
+    if location is None or not location.startswith("s3://"):
+        raise refuse(
+            provider, part, "Converse takes files inline or from an s3:// location", where=where
+        )
+    return {"s3Location": {"uri": location}}
+
+
+def _checked_base64(data: str, what: str) -> str:
+    data = data.strip()
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestValidationError(f"{what} is not valid base64") from None
+    return data
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    match = _DATA_URI.match(part.image_url.url)
+    if match is None:
+        raise RequestValidationError("Bedrock Converse takes images as base64 data: URIs, not URLs")
+    image_format = _IMAGE_FORMATS.get(match["mime"].lower())
+    if image_format is None:
+        raise RequestValidationError(
+            f"Bedrock Converse does not accept {match['mime']} images (png, jpeg, gif or webp only)"
+        )
+    source = {"bytes": _checked_base64(match["data"], "the image data: URI")}
+    return {"image": {"format": image_format, "source": source}}
 
 
 def _assistant_blocks(message: AssistantMessage) -> list[dict[str, Any]]:

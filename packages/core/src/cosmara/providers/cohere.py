@@ -57,6 +57,7 @@ from cosmara._response import ChatResponse, Choice, PromptTokensDetails, Usage
 from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse, SSEStreamDecoder
+from cosmara.providers._parts import refuse, split_tool_content
 
 __all__ = ["CohereProvider", "CohereStreamDecoder"]
 
@@ -144,7 +145,7 @@ class CohereProvider(HttpProvider):
             raise RequestValidationError("Cohere returns one choice per request: n must be 1")
         body: dict[str, Any] = {
             "model": model,
-            "messages": [_message(message) for message in request.messages],
+            "messages": [_message(message, self.name) for message in request.messages],
         }
         tools = request.tools
         choice = request.tool_choice
@@ -497,7 +498,7 @@ def _text_parts(content: str | list[TextPart]) -> str | list[dict[str, Any]]:
     return [{"type": "text", "text": part.text} for part in content]
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: Message, provider: str) -> dict[str, Any]:
     if isinstance(message, (SystemMessage, DeveloperMessage)):
         return {"role": "system", "content": _text_parts(message.content)}
     if isinstance(message, UserMessage):
@@ -510,14 +511,27 @@ def _message(message: Message) -> dict[str, Any]:
                 if part.image_url.detail is not None:
                     image["detail"] = part.image_url.detail
                 parts.append({"type": "image_url", "image_url": image})
-            else:
+            elif isinstance(part, TextPart):
                 parts.append({"type": "text", "text": part.text})
+            else:
+                raise refuse(
+                    provider,
+                    part,
+                    "Cohere's chat takes text and images only",
+                    where="a user message",
+                )
         return {"role": "user", "content": parts}
     if isinstance(message, ToolMessage):
+        texts, media = split_tool_content(message)
+        if media:
+            raise refuse(
+                provider, media[0], "Cohere's tool results are text", where="a tool result"
+            )
+        content = message.content if isinstance(message.content, str) else texts
         return {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
-            "content": _text_parts(message.content),
+            "content": _text_parts(content),
         }
     return _assistant(message)
 

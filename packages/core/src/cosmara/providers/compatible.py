@@ -7,8 +7,9 @@ OpenAI; the translation is OpenAI's.
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from cosmara._messages import FilePart
 from cosmara._response import Usage
 from cosmara._stream import ChatChunk
 from cosmara.providers.openai import OpenAIProvider, OpenAIStreamDecoder
@@ -37,6 +38,9 @@ class OpenAICompatibleProvider(OpenAIProvider):
     project_env: ClassVar[str | None] = None
     requires_api_key = False
     max_tokens_field: ClassVar[str] = "max_tokens"
+    # Documents and audio pass through as they are: the server decides what it takes.
+    file_types: ClassVar[frozenset[str] | None] = None
+    audio_formats: ClassVar[frozenset[str] | None] = None
 
 
 class GroqProvider(OpenAICompatibleProvider):
@@ -89,6 +93,16 @@ class OpenRouterProvider(OpenAICompatibleProvider):
     default_base_url = "https://openrouter.ai/api/v1"
     api_key_env = "OPENROUTER_API_KEY"
     requires_api_key = True
+
+    def file_part(self, part: FilePart, wire: dict[str, Any], where: str) -> dict[str, Any]:
+        # OpenRouter takes a file's URL in file_data, where OpenAI takes only data: URLs.
+        file = part.file
+        if file.file_url is None:
+            return super().file_part(part, wire, where)
+        fields: dict[str, Any] = {"file_data": file.file_url}
+        if file.filename:
+            fields["filename"] = file.filename
+        return {"type": "file", "file": fields}
 
 
 class HuggingFaceRouterProvider(OpenAICompatibleProvider):

@@ -11,7 +11,11 @@ Wire mapping, in both directions:
 - System and developer messages -> ``systemInstruction``; ``assistant`` -> role ``model``;
   tool results -> ``functionResponse`` parts (named after the call they answer, found by
   ``tool_call_id`` in the earlier assistant turn) in one ``user`` turn.
-- Images: ``data:`` URIs -> ``inlineData``; other URLs -> ``fileData``.
+- Images: ``data:`` URIs -> ``inlineData``; other URLs -> ``fileData``. ``file`` parts (PDFs,
+  text, audio, any type Gemini reads) the same way: inline data -> ``inlineData``, a URL or a
+  file id (a Files API URI) -> ``fileData`` with its ``mimeType``; ``input_audio`` ->
+  ``inlineData`` with Gemini's audio MIME type. Images and files a tool returned follow the
+  ``functionResponse`` parts in the same ``user`` turn.
 - Gemini gives function calls no id (except where it sends ``id``, which is kept): the id is
   synthesised as ``call_<index>_<name>``, stable between streamed and unstreamed answers, and
   not sent back. A call's ``thoughtSignature`` is kept as ``thought_signature`` on the
@@ -53,7 +57,9 @@ from cosmara._messages import (
     AssistantMessage,
     ChatRequest,
     DeveloperMessage,
+    FilePart,
     ImagePart,
+    InputAudioPart,
     NamedToolChoice,
     SystemMessage,
     TextPart,
@@ -71,6 +77,7 @@ from cosmara._response import (
 from cosmara._sse import SSEDecoder
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
+from cosmara.providers._parts import refuse, split_tool_content
 
 __all__ = ["GeminiProvider", "GeminiStreamDecoder"]
 
@@ -141,6 +148,17 @@ def _text_of(content: str | list[TextPart]) -> str:
     return content if isinstance(content, str) else "".join(part.text for part in content)
 
 
+# input_audio formats Gemini documents, with the MIME types it names them by.
+_AUDIO_MIME = {
+    "wav": "audio/wav",
+    "mp3": "audio/mp3",
+    "aiff": "audio/aiff",
+    "aac": "audio/aac",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+}
+
+
 class GeminiProvider(HttpProvider):
     """Settings: ``api_key`` (or ``GEMINI_API_KEY`` / ``GOOGLE_API_KEY``), ``base_url``."""
 
@@ -208,13 +226,19 @@ class GeminiProvider(HttpProvider):
                     contents.append({"role": "model", "parts": parts})
             elif isinstance(message, ToolMessage):
                 part = self._function_response(message, names)
+                media = [
+                    self._media_part(item, "a tool result")
+                    for item in split_tool_content(message)[1]
+                ]
                 previous = contents[-1] if contents else None
-                if previous is not None and previous.get("_tool_results"):
+                if previous is not None and "_media" in previous:
                     previous["parts"].append(part)
+                    previous["_media"].extend(media)
                 else:
-                    contents.append({"role": "user", "parts": [part], "_tool_results": True})
+                    contents.append({"role": "user", "parts": [part], "_media": media})
         for content in contents:
-            content.pop("_tool_results", None)
+            # A tool's images and files go after the turn's function responses.
+            content["parts"].extend(content.pop("_media", ()))
         if not contents:
             raise RequestValidationError("Gemini needs at least one user or assistant message")
         body: dict[str, Any] = {"contents": contents}
@@ -242,11 +266,36 @@ class GeminiProvider(HttpProvider):
         for part in message.content:
             if isinstance(part, TextPart):
                 parts.append({"text": part.text})
-            elif isinstance(part, ImagePart):
-                parts.append(self._image_part(part.image_url.url))
+            else:
+                parts.append(self._media_part(part, "a user message"))
         if not parts:
             raise RequestValidationError("a user message for Gemini needs at least one part")
         return parts
+
+    def _media_part(self, part: Any, where: str) -> dict[str, Any]:
+        if isinstance(part, ImagePart):
+            return self._image_part(part.image_url.url)
+        if isinstance(part, InputAudioPart):
+            mime = _AUDIO_MIME.get(part.input_audio.format)
+            if mime is None:
+                known = ", ".join(sorted(_AUDIO_MIME))
+                raise refuse(self.name, part, f"Gemini takes {known} audio", where=where)
+            return {"inlineData": {"mimeType": mime, "data": part.input_audio.data}}
+        assert isinstance(part, FilePart)
+        file = part.file
+        if file.file_data is not None:
+            return self._image_part(file.file_data)  # a data: URL, whatever its type
+        mime = file.media_type
+        if mime is None:
+            raise refuse(
+                self.name,
+                part,
+                "Gemini needs the file's type: give mime_type, or a filename or URL that "
+                "ends in a known extension",
+                where=where,
+            )
+        uri = file.file_url if file.file_url is not None else file.file_id
+        return {"fileData": {"mimeType": mime, "fileUri": uri}}
 
     @staticmethod
     def _image_part(url: str) -> dict[str, Any]:
@@ -305,7 +354,8 @@ class GeminiProvider(HttpProvider):
                 f"tool message answers tool_call_id {message.tool_call_id!r}, which no earlier "
                 "assistant message called; Gemini needs the function's name"
             )
-        response: dict[str, Any] = {"name": name, "response": {"output": _text_of(message.content)}}
+        text = _text_of(split_tool_content(message)[0])
+        response: dict[str, Any] = {"name": name, "response": {"output": text}}
         if not _is_synthetic(message.tool_call_id, name):
             response["id"] = message.tool_call_id
         return {"functionResponse": response}

@@ -60,6 +60,7 @@ from cosmara._response import ChatResponse, Choice, Usage
 from cosmara._sse import LineSplitter
 from cosmara._stream import ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta
 from cosmara.providers._base import HttpProvider, HttpRequest, HttpResponse
+from cosmara.providers._parts import refuse, split_tool_content
 
 __all__ = ["OllamaProvider", "OllamaStreamDecoder"]
 
@@ -146,11 +147,15 @@ class OllamaProvider(HttpProvider):
             if isinstance(message, SystemMessage | DeveloperMessage):
                 messages.append({"role": "system", "content": _text(message.content)})
             elif isinstance(message, UserMessage):
-                messages.append(_user_message(message))
+                messages.append(_user_message(message, self.name))
             elif isinstance(message, AssistantMessage):
                 messages.append(_assistant_message(message, names))
             elif isinstance(message, ToolMessage):
-                entry: dict[str, Any] = {"role": "tool", "content": _text(message.content)}
+                texts, media = split_tool_content(message)
+                entry: dict[str, Any] = {"role": "tool", "content": _text(texts)}
+                images = [_image_data(part, self.name, "a tool result") for part in media]
+                if images:
+                    entry["images"] = images
                 name = names.get(message.tool_call_id)
                 if name:
                     entry["tool_name"] = name
@@ -325,26 +330,31 @@ def _text(content: str | list[TextPart]) -> str:
     return content if isinstance(content, str) else "\n".join(part.text for part in content)
 
 
-def _user_message(message: UserMessage) -> dict[str, Any]:
+def _user_message(message: UserMessage, provider: str) -> dict[str, Any]:
     if isinstance(message.content, str):
         return {"role": "user", "content": message.content}
     texts: list[str] = []
     images: list[str] = []
     for part in message.content:
-        if isinstance(part, ImagePart):
-            url = part.image_url.url
-            header, comma, data = url.partition(",")
-            if not (url.startswith("data:") and comma and header.endswith(";base64")):
-                raise RequestValidationError(
-                    "Ollama takes images only as base64 data: URIs, not URLs"
-                )
-            images.append(data)
-        else:
+        if isinstance(part, TextPart):
             texts.append(part.text)
+        else:
+            images.append(_image_data(part, provider, "a user message"))
     entry: dict[str, Any] = {"role": "user", "content": "\n".join(texts)}
     if images:
         entry["images"] = images
     return entry
+
+
+def _image_data(part: Any, provider: str, where: str) -> str:
+    """An image part's base64 data, for a message's ``images``: the only media Ollama takes."""
+    if not isinstance(part, ImagePart):
+        raise refuse(provider, part, "Ollama's chat takes text and images only", where=where)
+    url = part.image_url.url
+    header, comma, data = url.partition(",")
+    if not (url.startswith("data:") and comma and header.endswith(";base64")):
+        raise RequestValidationError("Ollama takes images only as base64 data: URIs, not URLs")
+    return data
 
 
 def _assistant_message(message: AssistantMessage, names: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from cosmara._embeddings import EmbeddingRequest, EmbeddingResponse
 from cosmara._errors import InvalidResponseError, ProviderError
-from cosmara._messages import ChatRequest
+from cosmara._media import extension_for
+from cosmara._messages import ChatRequest, FilePart, InputAudioPart, ToolMessage, UserMessage
 from cosmara._response import ChatResponse
 from cosmara._sse import SSEEvent
 from cosmara._stream import ChatChunk
@@ -22,12 +23,17 @@ from cosmara.providers._base import (
     SSEStreamDecoder,
     loads,
 )
+from cosmara.providers._parts import has_media, refuse
 
 __all__ = ["OpenAIProvider", "OpenAIStreamDecoder"]
 
 # Reasoning text from a response must not go back in a request's history: OpenAI rejects
 # unknown message keys and DeepSeek rejects reasoning_content in input.
 _REQUEST_EXCLUDE: Any = {"messages": {"__all__": {"reasoning_content", "reasoning"}}}
+# Chat Completions takes only text in a tool message: media a tool returned goes to the model
+# in a user message right after the run of tool messages, under this line per tool call.
+_ATTACHED = "Attached in the next message."
+_FROM_TOOL = "What tool call {id} returned:"
 
 
 class OpenAIProvider(HttpProvider):
@@ -46,6 +52,12 @@ class OpenAIProvider(HttpProvider):
     # OpenAI deprecated max_tokens; reasoning models accept only max_completion_tokens.
     max_tokens_field: ClassVar[str] = "max_completion_tokens"
     sends_stream_options: ClassVar[bool] = True
+    # What Chat Completions takes beyond text and images, as OpenAI documents it: PDFs only,
+    # inline or by file id (no file URLs), and wav or mp3 audio. None lets anything through.
+    takes_files: ClassVar[bool] = True
+    takes_audio: ClassVar[bool] = True
+    file_types: ClassVar[frozenset[str] | None] = frozenset({"application/pdf"})
+    audio_formats: ClassVar[frozenset[str] | None] = frozenset({"wav", "mp3"})
 
     # --- request ----------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -77,6 +89,8 @@ class OpenAIProvider(HttpProvider):
         body["model"] = model
         if "max_tokens" in body and self.max_tokens_field != "max_tokens":
             body[self.max_tokens_field] = body.pop("max_tokens")
+        if has_media(request):
+            body["messages"] = self.media_messages(request, body["messages"])
         if stream:
             body["stream"] = True
             if self.sends_stream_options:
@@ -91,6 +105,79 @@ class OpenAIProvider(HttpProvider):
 
     def params(self) -> dict[str, str] | None:
         return None
+
+    # --- documents, audio and tool-result media ---------------------------------------------
+    def media_messages(
+        self, request: ChatRequest, dumped: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The dumped messages with each file and audio part checked and put in wire form,
+        and the media of a run of tool results moved to one user message after the run."""
+        out: list[dict[str, Any]] = []
+        attachments: list[dict[str, Any]] = []
+        for message, wire in zip(request.messages, dumped, strict=True):
+            if not isinstance(message, ToolMessage) and attachments:
+                out.append({"role": "user", "content": attachments})
+                attachments = []
+            if isinstance(message, UserMessage) and isinstance(message.content, list):
+                wire["content"] = [
+                    self.media_part(part, part_wire, "a user message")
+                    for part, part_wire in zip(message.content, wire["content"], strict=True)
+                ]
+            elif isinstance(message, ToolMessage) and isinstance(message.content, list):
+                texts, media = [], []
+                for part, part_wire in zip(message.content, wire["content"], strict=True):
+                    if part_wire.get("type") == "text":
+                        texts.append(part_wire)
+                    else:
+                        media.append(self.media_part(part, part_wire, "a tool result"))
+                if media:
+                    wire["content"] = texts or _ATTACHED
+                    heading = {"type": "text", "text": _FROM_TOOL.format(id=message.tool_call_id)}
+                    attachments.extend([heading, *media])
+            out.append(wire)
+        if attachments:
+            out.append({"role": "user", "content": attachments})
+        return out
+
+    def media_part(self, part: Any, wire: dict[str, Any], where: str) -> dict[str, Any]:
+        """One content part as Chat Completions takes it (text and images as they are)."""
+        if isinstance(part, FilePart):
+            return self.file_part(part, wire, where)
+        if isinstance(part, InputAudioPart):
+            if not self.takes_audio:
+                raise refuse(self.name, part, "this endpoint takes no audio", where=where)
+            formats = self.audio_formats
+            if formats is not None and part.input_audio.format not in formats:
+                raise refuse(
+                    self.name, part, f"audio must be {' or '.join(sorted(formats))}", where=where
+                )
+        return wire
+
+    def file_part(self, part: FilePart, wire: dict[str, Any], where: str) -> dict[str, Any]:
+        if not self.takes_files:
+            raise refuse(self.name, part, "this endpoint takes no files", where=where)
+        file = part.file
+        if file.file_url is not None:
+            raise refuse(
+                self.name,
+                part,
+                "Chat Completions takes files inline (file_data) or by file_id, not by URL",
+                where=where,
+            )
+        media_type = file.media_type
+        if self.file_types is not None and media_type and media_type not in self.file_types:
+            raise refuse(
+                self.name,
+                part,
+                f"Chat Completions takes only {', '.join(sorted(self.file_types))} files",
+                where=where,
+            )
+        fields = {k: v for k, v in wire["file"].items() if k != "mime_type"}
+        if file.file_data is not None and not file.filename:
+            # OpenAI wants a name with inline data; the extension tells it the type.
+            extension = extension_for(media_type)
+            fields["filename"] = f"document.{extension}" if extension else "document"
+        return {**wire, "file": fields}
 
     # --- responses --------------------------------------------------------------------------
     def parse_chat(self, response: HttpResponse, model: str) -> ChatResponse:

@@ -68,6 +68,9 @@ class TGIProvider(OpenAICompatibleProvider):
     api_key_env: ClassVar[str | None] = "HF_TOKEN"
     key_hosts: ClassVar[tuple[str, ...]] = ("huggingface.co", "huggingface.cloud")
     requires_api_key = False
+    # TGI's Messages API takes text and image_url parts only.
+    takes_files: ClassVar[bool] = False
+    takes_audio: ClassVar[bool] = False
 
     # TGI's validation error when the prompt plus max_tokens exceed the model's window.
     error_phrases: ClassVar[Mapping[str, type[ProviderError]]] = {

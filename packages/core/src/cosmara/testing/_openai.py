@@ -167,6 +167,47 @@ def _text(content: Any) -> str:
     return ""
 
 
+_MEDIA_PARTS = frozenset({"image_url", "file", "input_audio"})
+
+
+def _check_parts(message: Mapping[str, Any], index: int) -> None:
+    """Chat Completions' rules for non-text parts, so a client that breaks them finds out
+    here: media only in user messages; a file inline as a data: URL or by file_id; wav or mp3
+    audio. The parts themselves are not read (the emulator answers from the text)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return
+    role = message.get("role")
+    for position, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        param = f"messages[{index}].content[{position}]"
+        if kind in _MEDIA_PARTS and role != "user":
+            raise RequestError(
+                f"Invalid '{param}'. Parts of type '{kind}' are only allowed for messages with "
+                f"role 'user', but this message has role '{role}'.",
+                param=param,
+            )
+        if kind == "file":
+            file = part.get("file")
+            data = file.get("file_data") if isinstance(file, dict) else None
+            if not isinstance(file, dict) or not (
+                isinstance(file.get("file_id"), str)
+                or (isinstance(data, str) and data.startswith("data:") and ";base64," in data)
+            ):
+                raise RequestError(
+                    f"Invalid '{param}.file': expected file_data as a base64 data URL, or a "
+                    "file_id.",
+                    param=f"{param}.file",
+                )
+        elif kind == "input_audio":
+            audio = part.get("input_audio")
+            if not isinstance(audio, dict) or audio.get("format") not in ("wav", "mp3"):
+                raise RequestError(
+                    f"Invalid '{param}.input_audio.format': expected 'wav' or 'mp3'.",
+                    param=f"{param}.input_audio.format",
+                )
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
@@ -228,9 +269,10 @@ def plan_completion(
     limit = _positive_int(body, "max_completion_tokens") or _positive_int(body, "max_tokens")
     prompt = 0
     last_user = ""
-    for message in messages:
+    for index, message in enumerate(messages):
         if not isinstance(message, dict):
             raise RequestError("Each message must be an object.", param="messages")
+        _check_parts(message, index)
         text = _text(message.get("content"))
         prompt += 4 + len(text) // 4
         if message.get("role") == "user":

@@ -7,16 +7,21 @@ Pure functions, no I/O: LlamaIndex ``ChatMessage`` lists become the ``messages``
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cosmara import AssistantMessage, RequestValidationError, ToolCall
 from cosmara import ChatResponse as CoreResponse
+from cosmara._media import AUDIO_FORMATS, guess_mime
 from llama_index.core.base.llms.types import (
+    AudioBlock,
     ChatMessage,
     ChatResponse,
     ContentBlock,
+    DocumentBlock,
     ImageBlock,
     MessageRole,
     TextBlock,
@@ -53,9 +58,13 @@ def to_cosmara_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]
 def to_cosmara_message(message: ChatMessage) -> dict[str, Any]:
     """One LlamaIndex message as a Chat Completions message dict.
 
+    Images, documents (``DocumentBlock``) and audio (``AudioBlock``) become ``image_url``,
+    ``file`` and ``input_audio`` parts (a document or audio given by URL: a ``file`` part with
+    ``file_url``, which the engine's providers fetch or refuse; nothing is downloaded here).
+
     Raises:
-        RequestValidationError: a block the Chat Completions vocabulary cannot carry (audio,
-            video, documents), so it is refused here rather than silently dropped.
+        RequestValidationError: a block the vocabulary cannot carry (video), a document or
+            audio whose type is unknown, so it is refused here rather than silently dropped.
     """
     role = _ROLES.get(MessageRole(message.role), "user")
     parts: list[dict[str, Any]] = []
@@ -67,6 +76,10 @@ def to_cosmara_message(message: ChatMessage) -> dict[str, Any]:
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
             parts.append({"type": "image_url", "image_url": _image_url(block)})
+        elif isinstance(block, DocumentBlock):
+            parts.append(_document_part(block))
+        elif isinstance(block, AudioBlock):
+            parts.append(_audio_part(block))
         elif isinstance(block, ToolCallBlock):
             calls.append(_block_to_call(block))
         elif isinstance(block, ThinkingBlock):
@@ -74,14 +87,14 @@ def to_cosmara_message(message: ChatMessage) -> dict[str, Any]:
         else:
             raise RequestValidationError(
                 f"Cosmara cannot send a {type(block).__name__} in a chat message "
-                "(text, images and tool calls are supported)"
+                "(text, images, documents, audio and tool calls are supported)"
             )
     if not calls and role == "assistant":
         calls = [_legacy_call(call) for call in message.additional_kwargs.get("tool_calls") or ()]
     text = "".join(texts)
     result: dict[str, Any] = {"role": role}
-    if role == "user" and len(parts) != len(texts):
-        result["content"] = parts  # images need the list form; plain text stays a string
+    if role in ("user", "tool") and len(parts) != len(texts):
+        result["content"] = parts  # media need the list form; plain text stays a string
     elif role == "assistant" and calls and not text:
         result["content"] = None
     else:
@@ -103,6 +116,49 @@ def _image_url(block: ImageBlock) -> dict[str, Any]:
     if block.detail in ("auto", "low", "high"):
         image["detail"] = block.detail
     return image
+
+
+# LlamaIndex names an untitled document this; it is not the file's name.
+_UNTITLED = "input_document"
+
+
+def _document_part(block: DocumentBlock) -> dict[str, Any]:
+    name = block.title if block.title and block.title != _UNTITLED else None
+    if name is None and block.path:
+        name = Path(str(block.path)).name
+    mime = block.document_mimetype or guess_mime(name) or guess_mime(block.url)
+    file: dict[str, Any]
+    if block.url and not block.data and not block.path:
+        file = {"file_url": str(block.url)}
+        if mime:
+            file["mime_type"] = mime
+    else:
+        if mime is None:
+            raise RequestValidationError(
+                "a DocumentBlock needs document_mimetype (or a title or path with a known "
+                "extension) to be sent"
+            )
+        data = base64.b64encode(block.resolve_document().read()).decode("ascii")
+        file = {"file_data": f"data:{mime};base64,{data}"}
+    if name:
+        file["filename"] = name
+    return {"type": "file", "file": file}
+
+
+def _audio_part(block: AudioBlock) -> dict[str, Any]:
+    format_ = (block.format or "").lower() or None
+    if block.url and not block.audio and not block.path:
+        file: dict[str, Any] = {"file_url": str(block.url)}
+        if format_ in AUDIO_FORMATS:
+            file["mime_type"] = AUDIO_FORMATS[format_]
+        return {"type": "file", "file": file}
+    if format_ not in AUDIO_FORMATS:
+        raise RequestValidationError(
+            f"an AudioBlock of format {format_ or '(unknown)'} cannot be sent; "
+            f"known formats: {', '.join(sorted(AUDIO_FORMATS))}"
+        )
+    data = block.resolve_audio(as_base64=True).read().decode("ascii")
+    return {"type": "input_audio", "input_audio": {"data": data, "format": format_}}
 
 
 def _block_to_call(block: ToolCallBlock) -> dict[str, Any]:

@@ -1,0 +1,177 @@
+"""LangChain's document and audio blocks, in each of their forms, as Cosmara's parts; and a PDF
+and a WAV through ``ChatCosmara`` to the emulator."""
+
+from __future__ import annotations
+
+import base64
+import warnings
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from cosmara import Cosmara, RequestValidationError
+from cosmara.testing import Emulator
+from langchain_cosmara import ChatCosmara
+from langchain_cosmara._convert import to_openai_messages
+from tests.support.media import tiny_pdf, tiny_wav
+
+PDF = base64.b64encode(tiny_pdf()).decode()
+WAV = base64.b64encode(tiny_wav()).decode()
+PDF_DATA = f"data:application/pdf;base64,{PDF}"
+
+
+def _parts(*blocks: dict[str, Any]) -> list[dict[str, Any]]:
+    content = to_openai_messages([HumanMessage(list(blocks))])[0]["content"]
+    assert isinstance(content, list)
+    return content
+
+
+@pytest.mark.parametrize(
+    ("block", "part"),
+    [
+        # LangChain v1 standard blocks
+        (
+            {"type": "file", "base64": PDF, "mime_type": "application/pdf", "filename": "a.pdf"},
+            {"type": "file", "file": {"file_data": PDF_DATA, "filename": "a.pdf"}},
+        ),
+        (
+            {"type": "file", "base64": PDF, "mime_type": "application/pdf"},
+            {"type": "file", "file": {"file_data": PDF_DATA}},
+        ),
+        (
+            {"type": "file", "url": "https://e.com/a.pdf", "mime_type": "application/pdf"},
+            {
+                "type": "file",
+                "file": {"file_url": "https://e.com/a.pdf", "mime_type": "application/pdf"},
+            },
+        ),
+        ({"type": "file", "id": "file-abc"}, {"type": "file", "file": {"file_id": "file-abc"}}),
+        (
+            {"type": "file", "file_id": "file-abc"},
+            {"type": "file", "file": {"file_id": "file-abc"}},
+        ),
+        (
+            {"type": "audio", "base64": WAV, "mime_type": "audio/wav"},
+            {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}},
+        ),
+        (
+            {"type": "audio", "base64": WAV, "mime_type": "audio/mpeg"},
+            {"type": "input_audio", "input_audio": {"data": WAV, "format": "mp3"}},
+        ),
+        (
+            {"type": "audio", "url": "https://e.com/a.wav", "mime_type": "audio/wav"},
+            {"type": "file", "file": {"file_url": "https://e.com/a.wav", "mime_type": "audio/wav"}},
+        ),
+        (
+            {"type": "text-plain", "text": "hello", "mime_type": "text/plain", "title": "n.txt"},
+            {
+                "type": "file",
+                "file": {"file_data": "data:text/plain;base64,aGVsbG8=", "filename": "n.txt"},
+            },
+        ),
+        # LangChain's older source_type blocks
+        (
+            {"type": "file", "source_type": "base64", "data": PDF, "mime_type": "application/pdf"},
+            {"type": "file", "file": {"file_data": PDF_DATA}},
+        ),
+        (
+            {"type": "file", "source_type": "url", "url": "https://e.com/a.pdf"},
+            {"type": "file", "file": {"file_url": "https://e.com/a.pdf"}},
+        ),
+        (
+            {"type": "audio", "source_type": "base64", "data": WAV, "mime_type": "audio/wav"},
+            {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}},
+        ),
+        # OpenAI's own parts pass as they are
+        (
+            {"type": "file", "file": {"file_data": PDF_DATA, "filename": "t.pdf"}},
+            {"type": "file", "file": {"file_data": PDF_DATA, "filename": "t.pdf"}},
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}},
+            {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}},
+        ),
+        # Anthropic's document block
+        (
+            {
+                "type": "document",
+                "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+                "title": "Memo",
+                "cache_control": {"type": "ephemeral"},
+            },
+            {
+                "type": "file",
+                "file": {"file_data": PDF_DATA, "filename": "Memo"},
+                "cache_control": {"type": "ephemeral"},
+            },
+        ),
+        (
+            {"type": "document", "source": {"type": "url", "url": "https://e.com/a.pdf"}},
+            {
+                "type": "file",
+                "file": {"file_url": "https://e.com/a.pdf", "mime_type": "application/pdf"},
+            },
+        ),
+    ],
+)
+def test_document_and_audio_blocks_become_parts(
+    block: dict[str, Any], part: dict[str, Any]
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _parts({"type": "text", "text": "Look"}, block) == [
+            {"type": "text", "text": "Look"},
+            part,
+        ]
+    # LangChain's converter would name a nameless file LC_AUTOGENERATED, with a warning.
+    assert not [w for w in caught if "filename" in str(w.message)]
+
+
+def test_audio_of_an_unknown_type_is_refused() -> None:
+    with pytest.raises(RequestValidationError, match="audio of type audio/midi"):
+        _parts({"type": "audio", "base64": WAV, "mime_type": "audio/midi"})
+
+
+def test_a_tools_pdf_stays_in_its_tool_message_for_the_engine_to_place() -> None:
+    history = [
+        HumanMessage("Get the memo"),
+        AIMessage("", tool_calls=[{"id": "c1", "name": "memo", "args": {}, "type": "tool_call"}]),
+        ToolMessage(
+            content_blocks=[{"type": "file", "base64": PDF, "mime_type": "application/pdf"}],
+            tool_call_id="c1",
+            name="memo",
+        ),
+    ]
+    assert to_openai_messages(history)[2] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": [{"type": "file", "file": {"file_data": PDF_DATA}}],
+    }
+
+
+def test_a_pdf_and_audio_reach_the_model(client: Cosmara, emulator: Emulator) -> None:
+    llm = ChatCosmara(model="openai/gpt-4o-mini", client=client)
+    message = HumanMessage(
+        [
+            {"type": "text", "text": "Summarise"},
+            {"type": "file", "base64": PDF, "mime_type": "application/pdf", "filename": "m.pdf"},
+            {"type": "audio", "base64": WAV, "mime_type": "audio/wav"},
+        ]
+    )
+    assert llm.invoke([message]).content == "Echo: Summarise"
+    sent = emulator.requests[-1].json["messages"][0]["content"]
+    assert sent[1] == {"type": "file", "file": {"file_data": PDF_DATA, "filename": "m.pdf"}}
+    assert sent[2] == {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}}
+
+
+def test_counting_never_reads_a_documents_base64_as_text(client: Cosmara) -> None:
+    llm = ChatCosmara(model="openai/gpt-4o-mini", client=client)
+    pdf = tiny_pdf("Lorem ipsum " * 20_000)
+    encoded = base64.b64encode(pdf).decode()
+    message = HumanMessage([{"type": "file", "base64": encoded, "mime_type": "application/pdf"}])
+    tokens = llm.get_num_tokens_from_messages([message])
+    # A document is estimated at 16 bytes a token (plus the message's few tokens); its
+    # base64 read as text would count five times as many.
+    assert len(pdf) // 16 <= tokens <= len(pdf) // 16 + 10
+    assert tokens * 5 < len(encoded) // 4
