@@ -35,7 +35,10 @@ from cosmara._rules import Rule
 from cosmara._secrets import Secret
 from cosmara._timeouts import Timeouts
 from cosmara._urls import split_base_url
+from cosmara.budgets._settings import BudgetOptions, BudgetRule
 from cosmara.cache._settings import CacheSettings
+from cosmara.ledger._settings import LedgerSettings
+from cosmara.ratelimits._settings import RateLimitRule
 from cosmara.state._settings import StateSettings
 
 __all__ = ["BUILTIN_GROUPS", "CosmaraConfig", "GroupSettings", "ProviderSettings"]
@@ -230,6 +233,14 @@ class CosmaraConfig(BaseModel):
         "Redis",
     )
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    budgets: dict[str, BudgetRule] = Field(
+        default_factory=dict, description="Budgets by name: who may spend how much, per period"
+    )
+    budget: BudgetOptions = Field(default_factory=BudgetOptions)
+    rate_limits: dict[str, RateLimitRule] = Field(
+        default_factory=dict, description="Rate limits by name: requests, tokens, dollars"
+    )
     async_transport: Literal["auto", "aiohttp", "httpx"] = Field(
         default="auto", description="What async calls go through; auto: aiohttp if installed"
     )

@@ -33,6 +33,8 @@ from cosmara._stream import ChatChunk
 from cosmara._timeouts import Timeouts
 from cosmara._tokens import TokenCounter
 from cosmara._transport import Transport
+from cosmara.budgets import Budgets, Webhook
+from cosmara.ledger import Ledger
 from cosmara.pipeline import (
     Attempts,
     Call,
@@ -43,6 +45,7 @@ from cosmara.pipeline import (
     Stage,
     Validate,
 )
+from cosmara.pipeline._budget import BudgetStage
 from cosmara.state import open_store
 
 if TYPE_CHECKING:
@@ -124,24 +127,19 @@ class Cosmara:
             async_backend=self.config.async_transport,
         )
         self._tokens = TokenCounter()
-        self._route = Route(self._router, self._groups, self._tokens, self.config.fallbacks)
         # Shared state opens only when a stage needs it: memory by default, SQLite or Redis.
         self._state: StateStore | None = None
+        self._route = Route(self._router, self._groups, self._tokens, self.config.fallbacks)
+        self.budgets = Budgets(
+            self.config.budgets, self.config.budget, lambda: self.state, now=clock.now
+        )
+        options = self.config.budget
+        self._webhook = (
+            Webhook(options.webhook, options.webhook_headers) if options.webhook else None
+        )
         self.cache: Cache | None = None
-        builtin: list[Stage] = [Events(self.plugins)]
-        if self.config.cache.enabled:
-            from cosmara.cache._cache import Cache
-            from cosmara.pipeline._cache import CacheStage
-
-            self.cache = Cache(
-                self.config.cache,
-                self.state,
-                self,
-                embedders=self.plugins.embedders(),
-                verifiers=self.plugins.verifiers(),
-            )
-            builtin.append(CacheStage(self.cache, self.plugins))
-        stages = self.plugins.placed_stages([*builtin, self._route])
+        self.ledger: Ledger | None = None
+        stages = self.plugins.placed_stages(self._builtin_stages())
         self._validate = Validate(
             self.config,
             self._context,
@@ -283,12 +281,16 @@ class Cosmara:
         """Close the connection pools and the state store; later calls raise
         ``ClientClosedError``."""
         self._transport.close()
+        if self._webhook is not None:
+            self._webhook.close()
         if self._state is not None:
             self._state.close()
 
     async def aclose(self) -> None:
         """Close this event loop's connection pools, the sync ones and the state store."""
         await self._transport.aclose()
+        if self._webhook is not None:
+            self._webhook.close()
         if self._state is not None:
             await self._state.aclose()
 
@@ -321,6 +323,47 @@ class Cosmara:
         )
 
     # --- the pipeline --------------------------------------------------------------------
+    def _builtin_stages(self) -> list[Stage]:
+        """The engine's own stages, in order: a stage for what is configured, no more."""
+        config, clock = self.config, self._clock
+
+        def now() -> float:
+            return clock.now().timestamp()
+
+        stages: list[Stage] = [Events(self.plugins)]
+        if config.ledger.enabled:
+            from cosmara.pipeline._ledger import LedgerStage
+
+            self.ledger = Ledger(self.state, max_rows=config.ledger.max_rows)
+            stages.append(
+                LedgerStage(self.ledger, config.ledger, self.catalog, now, self._is_routed)
+            )
+        if config.rate_limits:
+            from cosmara.pipeline._ratelimit import RateLimitStage
+
+            stages.append(RateLimitStage(config.rate_limits, self.state, self._tokens, clock))
+        if config.cache.enabled:
+            from cosmara.cache._cache import Cache
+            from cosmara.pipeline._cache import CacheStage
+
+            self.cache = Cache(
+                config.cache,
+                self.state,
+                self,
+                embedders=self.plugins.embedders(),
+                verifiers=self.plugins.verifiers(),
+            )
+            stages.append(CacheStage(self.cache, self.plugins))
+        stages.append(self._route)
+        stages.append(
+            BudgetStage(self.budgets, self._route, self.catalog, self.plugins, self._webhook, now)
+        )
+        return stages
+
+    def _is_routed(self, name: str) -> bool:
+        """Whether a model name is one the engine chooses for: a group or an alias."""
+        return name in self._groups or name in self.config.aliases
+
     def _call(
         self,
         request_type: type[_Request],

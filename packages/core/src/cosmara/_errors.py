@@ -9,6 +9,8 @@ Every failure a caller can see is one of these, whichever provider or surface pr
     │   └── UnknownModelError           unknown provider prefix or model name (also LookupError)
     ├── ClientClosedError               the client was closed (also RuntimeError)
     ├── RequestRefusedError             a stage refused the request: a limit, a budget, a policy
+    │   ├── BudgetExceededError         a budget's hard limit would be passed
+    │   └── RateLimitExceededError      a configured rate limit, with retry_after
     └── ProviderError                   the provider (or the way to it) failed
         ├── AuthenticationError         401
         ├── PermissionDeniedError       403
@@ -32,12 +34,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from cosmara._meta import Attempt
     from cosmara._response import Usage
 
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ClientClosedError",
     "ConfigurationError",
     "ContentFilteredError",
@@ -51,6 +56,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "RateLimitExceededError",
     "RequestRefusedError",
     "RequestTimeoutError",
     "RequestValidationError",
@@ -91,6 +97,50 @@ class RequestRefusedError(CosmaraError):
         super().__init__(message)
         self.message = message
         self.stage = stage
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
+
+
+class BudgetExceededError(RequestRefusedError):
+    """The request's reserved cost would pass a budget's hard limit. Nothing was sent.
+
+    Attributes:
+        budget: the budget's name; level, value: what it covers (``team``, ``support``);
+        limit_usd, spent_usd, reserved_usd: its limit this period, what was spent and what is
+        held by requests in flight; resets_at: when the period ends (None for ``total``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: str,
+        level: str,
+        value: str,
+        limit_usd: float,
+        spent_usd: float,
+        reserved_usd: float,
+        resets_at: datetime | None,
+    ) -> None:
+        super().__init__(message, stage="budget")
+        self.budget = budget
+        self.level = level
+        self.value = value
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.reserved_usd = reserved_usd
+        self.resets_at = resets_at
+
+
+class RateLimitExceededError(RequestRefusedError):
+    """A configured rate limit (requests, tokens or dollars per window) is exhausted; try again
+    after ``retry_after`` seconds (``inf`` when the request alone is larger than the burst)."""
+
+    def __init__(self, message: str, *, limit: str, retry_after: float) -> None:
+        super().__init__(message, stage="rate_limits")
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class ProviderError(CosmaraError):
@@ -157,8 +207,9 @@ class ProviderError(CosmaraError):
         return (_rebuild_error, (type(self), self.message, dict(self.__dict__)))
 
 
-def _rebuild_error(cls: type[ProviderError], message: str, state: dict[str, Any]) -> ProviderError:
-    error = cls(message)
+def _rebuild_error(cls: type[CosmaraError], message: str, state: dict[str, Any]) -> CosmaraError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
 

@@ -64,6 +64,9 @@ class CosmaraMeta(BaseModel):
     cache_similarity: float | None = Field(
         default=None, description="A semantic hit: how close the cached question was"
     )
+    downgraded_from: str | None = Field(
+        default=None, description="A budget downgraded the request from this model or group"
+    )
     cost_saved_usd: float | None = Field(
         default=None,
         description="What this call did not pay: a cache hit's original cost, or (a downgrade) "

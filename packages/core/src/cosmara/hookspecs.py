@@ -104,6 +104,12 @@ def cosmara_cache_store(
 
 
 @hookspec
+def cosmara_budget_alert(alert: Any, context: RequestContext) -> None:
+    """A budget reached an alert threshold (once per threshold per period, across every
+    process sharing the state store): ``alert`` is a ``cosmara.budgets.BudgetAlert``."""
+
+
+@hookspec
 def cosmara_breaker(target: str, old_state: str, new_state: str) -> None:
     """A target's circuit breaker moved: ``closed``, ``open`` or ``half_open``."""
 

@@ -1,0 +1,247 @@
+"""``Budgets``: which budgets a request falls under, their counters in the shared store, and
+the run-time API (set, read, reset).
+
+Each budget instance is a counter in the state store (``budget:NAME:VALUE:PERIOD``), so every
+process sharing the store spends from the same money. Reservations against it are atomic
+(``Counters.reserve``): a request either fits under every budget that applies to it, or is
+refused with nothing reserved anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from cosmara._context import RequestContext
+from cosmara._errors import ConfigurationError
+from cosmara.budgets._periods import Span, span_of
+from cosmara.budgets._settings import BudgetOptions, BudgetRule
+from cosmara.state import Hold
+
+if TYPE_CHECKING:
+    from cosmara._routing import Target
+    from cosmara.state import StateStore
+
+__all__ = ["Applied", "BudgetStatus", "Budgets"]
+
+_GRACE = timedelta(days=40)  # a counter outlives its period: rollover reads the previous one
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One budget instance a request falls under, this period."""
+
+    name: str
+    rule: BudgetRule
+    value: str
+    span: Span
+    key: str
+
+    @property
+    def resets_at(self) -> datetime | None:
+        return self.span.end
+
+    def expires_at(self) -> float | None:
+        return None if self.span.end is None else (self.span.end + _GRACE).timestamp()
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """A budget instance as it stands: ``amount_usd`` (with any rollover) this period, what
+    was ``spent_usd`` and what requests in flight hold (``reserved_usd``)."""
+
+    name: str
+    level: str
+    value: str
+    period: str
+    amount_usd: float
+    spent_usd: float
+    reserved_usd: float
+    period_start: datetime | None
+    resets_at: datetime | None
+
+    @property
+    def remaining_usd(self) -> float:
+        return max(self.amount_usd - self.spent_usd - self.reserved_usd, 0.0)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * (self.spent_usd + self.reserved_usd) / self.amount_usd
+
+
+class Budgets:
+    """A client's budgets (``[budgets.NAME]``) and their state.
+
+    ``set`` / ``remove`` change this client's budgets at run time (another process keeps its
+    own configuration; the money they count is shared through the store).
+    """
+
+    def __init__(
+        self,
+        rules: Mapping[str, BudgetRule],
+        options: BudgetOptions,
+        store: Callable[[], StateStore],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.options = options
+        self._store = store  # opened when a budget is first read or reserved on
+        self._rules = dict(rules)
+        self._now = now
+        self._zone = ZoneInfo(options.timezone)
+
+    @property
+    def store(self) -> StateStore:
+        return self._store()
+
+    # --- the run-time API -------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return sorted(self._rules)
+
+    def rule(self, name: str) -> BudgetRule:
+        """Raises:
+        ConfigurationError: no budget has that name."""
+        found = self._rules.get(name)
+        if found is None:
+            raise ConfigurationError(
+                f"no budget named {name!r}; budgets: {', '.join(self.names())}"
+            )
+        return found
+
+    def set(self, name: str, rule: BudgetRule | Mapping[str, Any]) -> BudgetRule:
+        """Add or replace a budget (its spend so far is kept: it is counted by name).
+
+        Raises:
+            ConfigurationError: the rule is invalid.
+        """
+        if not isinstance(rule, BudgetRule):
+            from pydantic import ValidationError
+
+            try:
+                rule = BudgetRule.model_validate(dict(rule))
+            except ValidationError as error:
+                raise ConfigurationError(f"budget {name!r}: {error}") from None
+        self._rules[name] = rule
+        return rule
+
+    def remove(self, name: str) -> None:
+        self.rule(name)
+        del self._rules[name]
+
+    def status(self, name: str, value: str | None = None) -> BudgetStatus:
+        """Where budget ``name`` stands this period, for ``value`` (the team, user, ... it
+        covers; its own ``match`` when that is not ``*``).
+
+        Raises:
+            ConfigurationError: no budget has that name, or a per-value budget was read
+                without a value.
+        """
+        applied = self._instance(name, value)
+        counter = self.store.counters.read(applied.key)
+        return self._status(applied, counter.spent, counter.reserved)
+
+    def reset(self, name: str, value: str | None = None) -> None:
+        """Forget this period's spend of budget ``name`` (for ``value``)."""
+        self.store.counters.reset(self._instance(name, value).key)
+
+    # --- requests ---------------------------------------------------------------------------
+    def applicable(self, context: RequestContext, target: Target | None) -> list[Applied]:
+        """The budget instances a request for ``context``, planned first to ``target``,
+        falls under."""
+        if not self._rules:
+            return []
+        now = self._now()
+        found = []
+        for name, rule in self._rules.items():
+            value = _value(rule, context, target)
+            if value is not None:
+                span = span_of(rule.period, now, self._zone)
+                found.append(Applied(name, rule, value, span, _key(name, value, span)))
+        return found
+
+    def amount(self, applied: Applied) -> float:
+        """The budget's money this period: its amount, plus last period's leftover when it
+        rolls over."""
+        rule = applied.rule
+        previous = applied.span.previous(rule.period) if rule.rollover else None
+        if previous is None:
+            return rule.amount_usd
+        spent = self.store.counters.read(_key(applied.name, applied.value, previous)).spent
+        return rule.amount_usd + max(rule.amount_usd - spent, 0.0)
+
+    async def aamount(self, applied: Applied) -> float:
+        rule = applied.rule
+        previous = applied.span.previous(rule.period) if rule.rollover else None
+        if previous is None:
+            return rule.amount_usd
+        counter = await self.store.counters.aread(_key(applied.name, applied.value, previous))
+        return rule.amount_usd + max(rule.amount_usd - counter.spent, 0.0)
+
+    def holds(self, applied: Iterable[Applied], amounts: Mapping[str, float]) -> list[Hold]:
+        """The counters a reservation must fit under: limited at the lowest blocking
+        threshold of each budget (unlimited for a budget that never blocks)."""
+        holds = []
+        for item in applied:
+            block = item.rule.block_at
+            limit = None if block is None else amounts[item.key] * block / 100
+            holds.append(Hold(item.key, limit, item.expires_at()))
+        return holds
+
+    def status_of(
+        self, applied: Applied, amount: float, spent: float, reserved: float
+    ) -> BudgetStatus:
+        return BudgetStatus(
+            name=applied.name,
+            level=applied.rule.level,
+            value=applied.value,
+            period=applied.rule.period,
+            amount_usd=amount,
+            spent_usd=spent,
+            reserved_usd=reserved,
+            period_start=applied.span.start,
+            resets_at=applied.span.end,
+        )
+
+    def _status(self, applied: Applied, spent: float, reserved: float) -> BudgetStatus:
+        return self.status_of(applied, self.amount(applied), spent, reserved)
+
+    def _instance(self, name: str, value: str | None) -> Applied:
+        rule = self.rule(name)
+        if value is None:
+            if rule.match == "*" or rule.match.endswith("=*"):
+                raise ConfigurationError(
+                    f"budget {name!r} counts each {rule.level} apart: say which value to read"
+                )
+            value = rule.match.partition("=")[2] if rule.level == "tag" else rule.match
+        span = span_of(rule.period, self._now(), self._zone)
+        return Applied(name, rule, value, span, _key(name, value, span))
+
+
+def _value(rule: BudgetRule, context: RequestContext, target: Target | None) -> str | None:
+    """The value a request has at the budget's level, when the budget covers it."""
+    level, match = rule.level, rule.match
+    if level == "tag":
+        tag, _, wanted = match.partition("=")
+        value = context.tags.get(tag)
+        return value if value is not None and (wanted == "*" or value == wanted) else None
+    if level in ("model", "provider"):
+        if target is None:
+            return None
+        value = target.id if level == "model" else target.provider.name
+        return value if match == "*" or fnmatchcase(value, match) else None
+    if level == "key":
+        key = context.metadata.get("key")
+        value = key if isinstance(key, str) else None
+    else:
+        value = getattr(context, level)
+    if value is None:
+        return None
+    return value if match == "*" or value == match else None
+
+
+def _key(name: str, value: str, span: Span) -> str:
+    return f"budget:{quote(name, safe='')}:{quote(value, safe='')}:{span.name}"
