@@ -226,8 +226,9 @@ def test_a_webhook_that_is_down_never_fails_a_request(emulator: Emulator) -> Non
         "t": {"level": "team", "amount_usd": 1, "thresholds": [{"at": 0.0001, "action": "alert"}]}
     }
     client = _client(emulator, budgets, budget={"webhook": "http://127.0.0.1:9/down"})
-    response = client.chat(model=MODEL, messages=PROMPT, team="t")
-    response = client.chat(model=MODEL, messages=PROMPT, team="t")
+    with client:
+        response = client.chat(model=MODEL, messages=PROMPT, team="t")
+        response = client.chat(model=MODEL, messages=PROMPT, team="t")
     assert response.text.startswith("Echo")
 
 
@@ -322,13 +323,33 @@ def test_a_stream_cut_after_content_commits_what_it_cost(
     assert status.reserved_usd == 0
 
 
-def test_a_stream_closed_early_gives_its_reservation_back(emulator: Emulator) -> None:
+@pytest.mark.parametrize("how", ["stream", "astream"])
+def test_a_stream_closed_early_settles_what_it_streamed(
+    emulator: Emulator, aio: Loop, how: str
+) -> None:
     client = _client(emulator, {"t": {"level": "team", "amount_usd": 1.0}})
-    stream = client.stream(model=MODEL, messages=PROMPT, team="t")
-    next(stream)
-    assert client.budgets.status("t", "t").reserved_usd > 0
-    stream.close()
-    assert client.budgets.status("t", "t").reserved_usd == 0
+    if how == "stream":
+        stream = client.stream(model=MODEL, messages=PROMPT, team="t")
+        next(stream)
+        next(stream)
+        assert client.budgets.status("t", "t").reserved_usd > 0
+        stream.close()
+    else:
+
+        async def two_chunks() -> None:
+            stream = client.astream(model=MODEL, messages=PROMPT, team="t")
+            await anext(stream)
+            await anext(stream)
+            await stream.aclose()
+
+        aio.run(two_chunks())
+    status = client.budgets.status("t", "t")
+    assert status.reserved_usd == 0
+    # The provider was answering: the prompt and the text streamed so far are paid for.
+    assert status.spent_usd > 0
+    row = client.ledger.rows()[-1]  # type: ignore[union-attr]
+    assert (row.outcome, row.input_tokens > 0, row.output_tokens > 0) == ("cancelled", True, True)
+    assert row.cost_usd == pytest.approx(status.spent_usd)
 
 
 def test_a_cache_hit_costs_no_budget(emulator: Emulator) -> None:

@@ -8,7 +8,6 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -53,6 +52,7 @@ class Webhook:
         self._queue: queue.Queue[BudgetAlert | None] = queue.Queue(maxsize=_QUEUED)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # no more waiting between tries
 
     def send(self, alert: BudgetAlert) -> None:
         """Queue ``alert``; returns at once."""
@@ -74,11 +74,15 @@ class Webhook:
                     pass
 
     def close(self, timeout: float = 2.0) -> None:
-        """Let queued alerts go out for up to ``timeout`` seconds, then stop."""
+        """Give each queued alert one more try, for up to ``timeout`` seconds, then stop."""
         thread = self._thread
         if thread is None:
             return
-        self._queue.put(None)
+        self._closing.set()
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return  # the daemon thread ends with the process
         thread.join(timeout)
 
     def _run(self) -> None:
@@ -97,9 +101,10 @@ class Webhook:
                         response = http.post(self._url, content=body, headers=sent)
                         if response.status_code < 500 and response.status_code != 429:
                             break
-                    except httpx.HTTPError:
-                        pass
-                    time.sleep(0.5 * 2**attempt)
+                    except Exception as error:  # whatever it is, an alert must not kill its thread
+                        logger.debug("budget webhook: %s", type(error).__name__)
+                    if self._closing.wait(0.5 * 2**attempt):
+                        break
                 else:
                     logger.warning(
                         "budget webhook: gave up on an alert for %r after %d tries",

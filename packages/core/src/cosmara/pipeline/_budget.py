@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cosmara._cost import cost_of_usage, estimate_cost
 from cosmara._embeddings import EmbeddingRequest
-from cosmara._errors import BudgetExceededError, ProviderError, RateLimitExceededError
+from cosmara._errors import BudgetExceededError, RateLimitExceededError
 from cosmara._response import Usage
 from cosmara._tokens import most_tokens
 from cosmara.budgets import Applied, BudgetAlert, Budgets
@@ -104,7 +104,7 @@ class BudgetStage(Stage):
         if held is None or held.reservation is None:
             return
         counters = self._budgets.store.counters
-        spent = self._spent(outcome)
+        spent = outcome.spent()[1]
         if spent > 0:
             counters.commit(held.reservation, spent)
         else:
@@ -119,7 +119,7 @@ class BudgetStage(Stage):
         if held is None or held.reservation is None:
             return
         counters = self._budgets.store.counters
-        spent = self._spent(outcome)
+        spent = outcome.spent()[1]
         if spent > 0:
             await counters.acommit(held.reservation, spent)
         else:
@@ -239,15 +239,6 @@ class BudgetStage(Stage):
             reserved_usd=result.reserved,
             resets_at=item.resets_at,
         )
-
-    @staticmethod
-    def _spent(outcome: Outcome) -> float:
-        """What the request cost: the answer's cost, a failed stream's partial cost, or 0."""
-        meta = getattr(outcome.response, "cosmara", None)
-        if meta is not None and outcome.error is None:
-            return meta.cost_usd or 0.0
-        error = outcome.error
-        return (error.cost_usd or 0.0) if isinstance(error, ProviderError) else 0.0
 
     def _downgraded(self, held: _Held, outcome: Outcome) -> None:
         """Record a downgrade on the answer, and what it saved: its usage priced at the model

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from cosmara._context import RequestContext
     from cosmara._errors import CosmaraError, ProviderError
+    from cosmara._response import Usage
     from cosmara._retry import RetryPolicy
     from cosmara._routing import Plan
     from cosmara._timeouts import Timeouts
@@ -59,14 +60,29 @@ class Outcome:
 
     ``response`` is the answer (its ``cosmara`` metadata filled); ``error`` the failure. Both
     are set when every target failed and the answer of last resort stood in; ``cancelled``
-    when the caller stopped first (a stream closed early, a task cancelled). ``served`` says
-    where the answer came from: ``"provider"``, or the name of the stage that answered.
+    when the caller stopped first (a stream closed early, a task cancelled); a stream abandoned
+    once a provider had it still cost something, so ``usage`` and ``cost_usd`` say what (the
+    prompt and what was streamed). ``served`` says where the answer came from: ``"provider"``,
+    or the name of the stage that answered.
     """
 
     response: Any = None
     error: CosmaraError | None = None
     cancelled: bool = False
     served: str = "provider"
+    usage: Usage | None = None
+    cost_usd: float | None = None
+
+    def spent(self) -> tuple[Any, float]:
+        """What the call used (a chat or embeddings ``usage``, or None) and cost: the answer's,
+        a stream's cut or abandoned part way, or nothing."""
+        if self.cancelled:
+            return self.usage, self.cost_usd or 0.0
+        if self.response is not None and self.error is None:
+            meta = getattr(self.response, "cosmara", None)
+            cost = meta.cost_usd if meta is not None else None
+            return getattr(self.response, "usage", None), cost or 0.0
+        return getattr(self.error, "usage", None), getattr(self.error, "cost_usd", None) or 0.0
 
     @property
     def answered(self) -> bool:

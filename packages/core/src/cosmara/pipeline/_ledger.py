@@ -9,7 +9,7 @@ from typing import Any
 
 from cosmara._catalog import Catalog
 from cosmara._cost import cost_of_usage
-from cosmara._errors import CosmaraError, ProviderError, RequestRefusedError
+from cosmara._errors import CosmaraError, RequestRefusedError
 from cosmara._response import ChatResponse, Usage
 from cosmara.ledger import Ledger, LedgerRow, LedgerSettings
 from cosmara.ledger._row import Outcome as RowOutcome
@@ -58,11 +58,8 @@ class LedgerStage(Stage):
         started, requested = noted
         response, error = outcome.response, outcome.error
         meta = getattr(response, "cosmara", None)
-        usage: Usage | None = getattr(response, "usage", None) if response is not None else None
-        if usage is None and isinstance(error, ProviderError):
-            usage = error.usage  # a stream cut after content: what was streamed was paid for
+        usage, cost = outcome.spent()  # a stream cut or abandoned part way was paid for too
         attempts = meta.attempts if meta is not None else getattr(error, "attempts", [])
-        cost = meta.cost_usd if meta is not None else getattr(error, "cost_usd", None)
         saved, reason = self._saved(requested, meta, usage)
         context = call.context
         return LedgerRow(
@@ -82,7 +79,7 @@ class LedgerStage(Stage):
             cached_tokens=usage.cached_tokens if isinstance(usage, Usage) else 0,
             output_tokens=usage.completion_tokens if isinstance(usage, Usage) else 0,
             reasoning_tokens=usage.reasoning_tokens if isinstance(usage, Usage) else 0,
-            cost_usd=cost or 0.0,
+            cost_usd=cost,
             saved_usd=saved,
             saved_reason=reason,
             latency_ms=meta.latency_ms if meta is not None else round(call.elapsed_ms, 3),

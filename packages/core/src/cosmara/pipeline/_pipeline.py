@@ -46,7 +46,7 @@ class Pipeline:
         except CosmaraError as error:
             outcome = Outcome(error=error)
         except BaseException:
-            self._back(call, entered, Outcome(cancelled=True))
+            self._back(call, entered, self.attempts.abandoned(call))
             raise
         return _result(self._back(call, entered, outcome))
 
@@ -57,7 +57,7 @@ class Pipeline:
         except CosmaraError as error:
             outcome = Outcome(error=error)
         except BaseException:  # cancelled: the stages still settle (a budget's reservation)
-            await self._aback(call, entered, Outcome(cancelled=True))
+            await self._aback(call, entered, self.attempts.abandoned(call))
             raise
         return _result(await self._aback(call, entered, outcome))
 
@@ -79,7 +79,7 @@ class Pipeline:
         except CosmaraError as error:
             outcome = Outcome(error=error)
         except BaseException:  # the caller closed the stream, or it was interrupted
-            self._back(call, entered, Outcome(cancelled=True))
+            self._back(call, entered, self.attempts.abandoned(call))
             raise
         response = _result(self._back(call, entered, outcome))
         yield from chunks
@@ -103,7 +103,7 @@ class Pipeline:
         except CosmaraError as error:
             outcome = Outcome(error=error)
         except BaseException:
-            await self._aback(call, entered, Outcome(cancelled=True))
+            await self._aback(call, entered, self.attempts.abandoned(call))
             raise
         response = _result(await self._aback(call, entered, outcome))
         for chunk in chunks:

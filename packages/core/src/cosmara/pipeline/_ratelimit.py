@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from cosmara._errors import ProviderError, RateLimitExceededError
+from cosmara._errors import RateLimitExceededError
 from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
 from cosmara.ratelimits import RateLimitRule
@@ -166,7 +166,7 @@ class RateLimitStage(Stage):
         buckets: list[_Bucket] | None = call.notes.get(self)
         if not buckets:
             return []
-        usage, cost = _usage_and_cost(outcome)
+        usage, cost = outcome.spent()
         corrections = []
         for bucket in buckets:
             if bucket.what == "tokens":
@@ -194,15 +194,3 @@ def _value(rule: RateLimitRule, call: Call) -> str | None:
     if not isinstance(value, str):
         return None
     return value if match == "*" or value == match else None
-
-
-def _usage_and_cost(outcome: Outcome) -> tuple[Any, float]:
-    """The answer's usage (chat or embeddings: both have ``total_tokens``) and cost."""
-    response, error = outcome.response, outcome.error
-    meta = getattr(response, "cosmara", None)
-    if response is not None and error is None:
-        cost = (meta.cost_usd or 0.0) if meta is not None else 0.0
-        return getattr(response, "usage", None), cost
-    if isinstance(error, ProviderError):
-        return error.usage, error.cost_usd or 0.0
-    return None, 0.0

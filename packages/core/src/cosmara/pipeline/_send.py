@@ -114,6 +114,7 @@ class Attempts:
                     loop.failed(target, error)
                     continue
                 gate = FirstTokenGate()
+                call.notes[self] = target, gate  # for abandoned(), if it comes to that
                 try:
                     for chunk in chunks:
                         yield from gate.admit(chunk)
@@ -123,6 +124,7 @@ class Attempts:
                     error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
                     if not gate.opened:
+                        del call.notes[self]
                         continue  # nothing reached the caller yet: the next try takes over unseen
                     raise loop.fail(self._interrupted(call, target, gate, error)) from None
                 finally:
@@ -159,6 +161,7 @@ class Attempts:
                     loop.failed(target, error)
                     continue
                 gate = FirstTokenGate()
+                call.notes[self] = target, gate
                 try:
                     async for chunk in chunks:
                         for admitted in gate.admit(chunk):
@@ -169,6 +172,7 @@ class Attempts:
                     error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
                     if not gate.opened:
+                        del call.notes[self]
                         continue  # nothing reached the caller yet: the next try takes over unseen
                     raise loop.fail(self._interrupted(call, target, gate, error)) from None
                 finally:
@@ -179,6 +183,17 @@ class Attempts:
                 yield self._streamed(call, loop, target, gate)
                 return
             yield self._last_resort(call, loop)
+
+    def abandoned(self, call: Call) -> Outcome:
+        """A call its caller stopped. A stream a provider was already answering still costs
+        the prompt and what was streamed, and the stages settle that."""
+        streaming: tuple[Target, FirstTokenGate] | None = call.notes.get(self)
+        if streaming is None:
+            return Outcome(cancelled=True)
+        target, gate = streaming
+        accumulator = gate.accumulator
+        usage, cost = self._settle.so_far(call, target, accumulator.text, accumulator.usage)
+        return Outcome(cancelled=True, usage=usage, cost_usd=cost)
 
     # --- one attempt ------------------------------------------------------------------------
     def _send(self, call: Call, target: Target) -> Any:

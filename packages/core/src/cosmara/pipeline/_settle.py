@@ -56,8 +56,16 @@ class Settle:
         self, call: Call, target: Target, text: str, usage: Usage | None, error: ProviderError
     ) -> ProviderError:
         """A stream that failed after content reached the caller: the error carries the text
-        they have and what it cost (the provider's usage if it sent one, else an estimate)."""
+        they have and what it cost."""
         error.partial_text = text
+        error.usage, error.cost_usd = self.so_far(call, target, text, usage)
+        return error
+
+    def so_far(
+        self, call: Call, target: Target, text: str, usage: Usage | None
+    ) -> tuple[Usage, float | None]:
+        """What a stream that stopped early cost: the provider's usage if it sent one, else
+        an estimate (the prompt, and the text streamed so far)."""
         if usage is None:
             request = call.request
             prompt = self._tokens.count_messages(request.messages, request.tools)
@@ -65,9 +73,7 @@ class Settle:
             usage = Usage(
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
-        error.usage = usage
-        error.cost_usd = cost_of_usage(target.info, usage) if target.info else None
-        return error
+        return usage, cost_of_usage(target.info, usage) if target.info else None
 
     def last_resort(self, call: Call, loop: AttemptLoop, error: ProviderError) -> ChatResponse:
         """The configured default answer once every target failed, or the error itself."""
