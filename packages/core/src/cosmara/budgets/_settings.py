@@ -82,11 +82,12 @@ class BudgetOptions(BaseModel):
         gt=0,
         description="how long a reservation holds money if its process dies before settling",
     )
-    output_tokens_when_unset: int = Field(
-        default=4096,
+    output_tokens_when_unset: int | None = Field(
+        default=None,
         ge=1,
-        description="the output reserved for a request without max_tokens (at most the "
-        "model's own maximum)",
+        description="the output reserved for a request without max_tokens: by default the "
+        "model's own maximum (so nothing can overspend); less reserves less, and a longer "
+        "answer then settles above its reservation",
     )
     webhook: str | None = Field(default=None, description="a URL alerts are POSTed to as JSON")
     webhook_headers: dict[str, Secret] = Field(

@@ -5,9 +5,10 @@ the reservation settles with the real cost (released when nothing was spent), an
 out once per threshold per period.
 
 The maximum cost is an upper bound: the prompt counted as one token per character (tools
-included) plus ``max_tokens`` (else ``[budget] output_tokens_when_unset``, at most the model's
-own maximum) at the dearest price among the targets the request may be sent to. So with
-``max_tokens`` set, what is settled can never pass a budget's limit.
+included) plus ``max_tokens`` (else the model's own maximum output, or ``[budget]
+output_tokens_when_unset`` when configured lower) at the dearest price among the targets the
+request may be sent to. So what is settled never passes a budget's limit, unless a configured
+``output_tokens_when_unset`` is less than an answer without ``max_tokens`` turns out to be.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["BudgetStage"]
 
 logger = logging.getLogger("cosmara.budgets")
+
+_UNKNOWN_MAXIMUM_OUTPUT = 16_384  # reserved for a priced model whose maximum output is unknown
 
 
 @dataclass
@@ -200,17 +203,16 @@ class BudgetStage(Stage):
             prompt = most_tokens(request) + sum(
                 len(tool.model_dump_json()) for tool in request.tools or ()
             )
+        unset = self._budgets.options.output_tokens_when_unset
         ceiling = 0.0
         for target in call.plan.targets:
             info = target.info
             if info is None:
                 continue  # unpriced (a fine-tune, a local model): nothing to reserve
-            output = getattr(request, "max_tokens", None) or min(
-                self._budgets.options.output_tokens_when_unset,
-                info.max_output_tokens or self._budgets.options.output_tokens_when_unset,
-            )
-            if isinstance(request, EmbeddingRequest):
-                output = 0
+            output = 0 if isinstance(request, EmbeddingRequest) else request.max_tokens
+            if output is None:
+                most = info.max_output_tokens or _UNKNOWN_MAXIMUM_OUTPUT
+                output = min(unset, most) if unset else most
             ceiling = max(ceiling, estimate_cost(info, prompt, output).max_cost_usd)
         return ceiling
 
