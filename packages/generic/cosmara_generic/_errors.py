@@ -5,8 +5,12 @@ The SDK picks its exception class from the status (400 ``BadRequestError`` ... 4
 ``code`` from the body's ``error`` object; so each Cosmara error becomes that status and
 body, with the provider's own error object when it sent one. Cosmara's account of the
 failure (which targets were tried, how each ended) rides along as ``error.cosmara``, the SDK's
-``e.body["cosmara"]``. Every error answer says ``x-should-retry: false``: the engine has
-already retried and fallen back as configured, so the SDK must not start over.
+``e.body["cosmara"]``. A request a stage refused before any provider saw it is 402 for a
+budget (``code: budget_exceeded``, with the budget's level, limit, spend and reset time), 429
+for a rate limit (``code: rate_limit_exceeded``, with ``retry-after``), 403 for any other
+stage's refusal (``code: request_refused``). Every error answer says ``x-should-retry:
+false``: the engine has already retried and fallen back as configured, so the SDK must not
+start over.
 
 Timeouts and unreachable providers have no HTTP answer: they are raised as the SDK's own
 ``APITimeoutError`` and ``APIConnectionError`` (chained from the Cosmara error), which the SDK
@@ -15,6 +19,7 @@ passes on as they are, without retrying either.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
@@ -37,6 +42,7 @@ _STATUS_OF: tuple[tuple[type[cosmara.ProviderError], int], ...] = (
 _TYPE_OF = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "insufficient_quota",
     403: "permission_error",
     404: "invalid_request_error",
     409: "conflict_error",
@@ -49,6 +55,8 @@ def error_reply(error: cosmara.CosmaraError) -> Reply:
     """The HTTP answer for an error that has one (all but timeouts and connection errors)."""
     if isinstance(error, cosmara.ProviderError):
         return _provider_error(error)
+    if isinstance(error, cosmara.RequestRefusedError):
+        return _refused(error)
     if isinstance(error, cosmara.UnknownModelError):
         status, code, param = 404, "model_not_found", "model"
     elif isinstance(error, cosmara.RequestValidationError):
@@ -109,6 +117,36 @@ def _provider_error(error: cosmara.ProviderError) -> Reply:
         headers["retry-after"] = f"{error.retry_after:g}"
     if error.request_id:
         headers["x-request-id"] = error.request_id
+    return Reply(status, {"error": inner}, headers)
+
+
+def _refused(error: cosmara.RequestRefusedError) -> Reply:
+    """A budget is 402 (payment required: retrying will not help before it resets), a rate
+    limit 429 with ``retry-after``, another stage's refusal 403; the details ride along."""
+    headers = {"x-should-retry": "false"}
+    details: dict[str, Any] = {"error": type(error).__name__, "stage": error.stage}
+    if isinstance(error, cosmara.BudgetExceededError):
+        status, code = 402, "budget_exceeded"
+        resets_at = error.resets_at.isoformat() if error.resets_at is not None else None
+        details.update(
+            budget=error.budget,
+            level=error.level,
+            value=error.value,
+            limit_usd=error.limit_usd,
+            spent_usd=error.spent_usd,
+            reserved_usd=error.reserved_usd,
+            resets_at=resets_at,
+        )
+    elif isinstance(error, cosmara.RateLimitExceededError):
+        status, code = 429, "rate_limit_exceeded"
+        details.update(limit=error.limit, retry_after=error.retry_after)
+        if math.isfinite(error.retry_after):
+            headers["retry-after"] = f"{math.ceil(error.retry_after)}"
+            headers["retry-after-ms"] = f"{math.ceil(error.retry_after * 1000)}"
+    else:
+        status, code = 403, "request_refused"
+    inner = {"message": str(error), "type": _TYPE_OF.get(status, "invalid_request_error")}
+    inner.update(param=None, code=code, cosmara=details)
     return Reply(status, {"error": inner}, headers)
 
 
