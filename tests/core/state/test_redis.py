@@ -60,6 +60,26 @@ async def test_scripts_are_loaded_again_after_a_flush(store: RedisStore, raw: re
     assert await store.kv.aget("c", "k") == b"v"
 
 
+async def test_a_batch_after_a_flush_runs_each_write_once(
+    store: RedisStore, raw: redis.Redis
+) -> None:
+    reservation = store.counters.reserve(1.0, [Hold("spend", 10.0)], lease=60)
+    assert isinstance(reservation, Reservation)
+    raw.script_flush()
+    batch = store.batch()
+    batch.commit(reservation, 0.5)  # a script the server no longer has
+    batch.append("ledger", b"row")  # a plain command: ran the first time
+    batch.run()
+    assert store.counters.read("spend").spent == 0.5
+    assert len(store.log.read("ledger")) == 1
+    raw.script_flush()
+    batch.adjust("rl", 1.0, rate=1.0, burst=5.0)
+    batch.append("ledger", b"row")
+    await batch.arun()
+    assert len(await store.log.aread("ledger")) == 2
+    assert store.buckets.adjust("rl", 0.0, rate=1.0, burst=5.0) == pytest.approx(4.0)
+
+
 def test_every_key_expires_by_itself(store: RedisStore, raw: redis.Redis, clock: FakeTime) -> None:
     store.kv.put("cache", "k", b"v", ttl=60)
     holds = [Hold("budget", limit=10.0, expires_at=clock.now + 3600)]

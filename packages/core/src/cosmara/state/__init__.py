@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from cosmara.state._settings import StateSettings, open_store
 from cosmara.state._types import (
+    Admission,
     Counter,
+    Draw,
     Hold,
     LogEntry,
     Refusal,
@@ -27,6 +29,7 @@ from cosmara.state._types import (
 
 if TYPE_CHECKING:
     from cosmara.state._base import Clock, StateStore
+    from cosmara.state._batch import Batch
     from cosmara.state._facets import Buckets, Counters, KeyValues, Log
     from cosmara.state._memory import MemoryStore
     from cosmara.state._redis import RedisStore
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 # The stores and their interfaces load when first named: a client whose configuration only
 # mentions [state] does not pay for the SQLite and Redis code it may never open.
 _LAZY = {
+    "Batch": "cosmara.state._batch",
     "Clock": "cosmara.state._base",
     "StateStore": "cosmara.state._base",
     "Buckets": "cosmara.state._facets",
@@ -59,10 +63,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Admission",
+    "Batch",
     "Buckets",
     "Clock",
     "Counter",
     "Counters",
+    "Draw",
     "Hold",
     "KeyValues",
     "Log",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
+from cosmara.state._batch import Batch
 from cosmara.state._facets import Buckets, Counters, KeyValues, Log
-from cosmara.state._ops import Op
+from cosmara.state._ops import Admit, Op
+from cosmara.state._types import Admission, Draw, Hold
 
 __all__ = ["Clock", "StateStore"]
 
@@ -46,6 +48,50 @@ class StateStore(ABC):
         self.counters = Counters(self)
         self.buckets = Buckets(self)
         self.log = Log(self)
+
+    # --- several interfaces at once ---------------------------------------------------------
+    def admit(
+        self,
+        draws: Sequence[Draw] = (),
+        *,
+        amount: float = 0.0,
+        holds: Sequence[Hold] = (),
+        lease: float = 60.0,
+    ) -> Admission:
+        """Take each draw from its bucket and reserve ``amount`` on every hold, or, if any
+        bucket or counter refuses, change nothing: a request's rate limits and budgets
+        checked in one atomic step (one lock, one transaction, one Redis script)."""
+        return self._run(self._admission(draws, amount, holds, lease))
+
+    async def aadmit(
+        self,
+        draws: Sequence[Draw] = (),
+        *,
+        amount: float = 0.0,
+        holds: Sequence[Hold] = (),
+        lease: float = 60.0,
+    ) -> Admission:
+        return await self._arun(self._admission(draws, amount, holds, lease))
+
+    def batch(self) -> Batch:
+        """A ``Batch``: writes queued now and run together later."""
+        return Batch(self)
+
+    def _admission(
+        self, draws: Sequence[Draw], amount: float, holds: Sequence[Hold], lease: float
+    ) -> Admit:
+        if not all(isinstance(draw, Draw) for draw in draws):
+            raise TypeError("draws must be Draw instances")
+        takes = tuple(
+            self.buckets._take(draw.key, draw.amount, draw.rate, draw.burst) for draw in draws
+        )
+        reserve = self.counters._reserve(amount, holds, lease) if holds else None
+        if len({take.key for take in takes}) != len(takes):
+            raise ValueError("an admission draws from each bucket once")
+        now = reserve.now if reserve is not None else takes[0].now if takes else self.clock()
+        for take in takes:
+            take.now = now  # one moment for the whole step
+        return Admit(takes, reserve, now)
 
     @abstractmethod
     def _run(self, op: Op[R]) -> R:

@@ -140,10 +140,10 @@ class Counters(_Facet):
         """Drop the holds and add ``actual`` to every counter's spent, even past its limit
         (what was spent is spent), also after the lease ended. Only the first commit or
         release of a reservation counts; True when this call was it."""
-        return self._run(self._settle(reservation, _number(actual, "actual", minimum=0.0)))
+        return self._run(self._settle(reservation, self._actual(actual)))
 
     async def acommit(self, reservation: Reservation, actual: float) -> bool:
-        return await self._arun(self._settle(reservation, _number(actual, "actual", minimum=0.0)))
+        return await self._arun(self._settle(reservation, self._actual(actual)))
 
     def release(self, reservation: Reservation) -> bool:
         """Drop the holds without spending; True when this call settled the reservation."""
@@ -190,6 +190,10 @@ class Counters(_Facet):
         now = self._clock()
         lease_end = now + _positive(lease, "lease")
         return _ops.Reserve(_reservation_id(), checked, amount, lease_end, now)
+
+    @staticmethod
+    def _actual(actual: float) -> float:
+        return _number(actual, "actual", minimum=0.0)
 
     def _settle(self, reservation: Reservation, actual: float | None) -> _ops.Settle:
         if not isinstance(reservation, Reservation):

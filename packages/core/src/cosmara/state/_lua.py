@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "ADD",
     "ADJUST",
+    "ADMIT",
     "KV_CLEAR",
     "KV_COUNT",
     "KV_DELETE",
@@ -331,5 +332,64 @@ ADJUST = Script(
 local new_level = math.min(burst, level - amount)
 store(new_level)
 return fmt(new_level)
+""",
+)
+
+# KEYS: one bucket per draw, then c, h, l per hold. ARGV: now, number of draws, then rate,
+# burst and amount per draw; when there are holds: id, amount, lease end, then limit or '' and
+# expiry or '' per hold. Returns {how, takes, counters, index}: how is 'ok', 't' (a bucket
+# refused: the last take is its answer) or 'b' (the hold at index refused); nothing is written
+# unless it is 'ok'.
+ADMIT = Script(
+    "admit",
+    _COUNTERS
+    + """
+local now, draws = tonumber(ARGV[1]), tonumber(ARGV[2])
+local takes, levels, counters = {}, {}, {}
+for i = 1, draws do
+  local rate, burst = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  local amount = tonumber(ARGV[3 * i + 2])
+  local state = redis.call('HMGET', KEYS[i], 'l', 't')
+  local level = burst
+  if state[1] then
+    level = math.min(burst, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+  end
+  if amount > burst then
+    takes[i] = {0, 'inf', fmt(level)}
+    return {'t', takes, counters, i - 1}
+  end
+  if level + 1e-9 < amount then
+    takes[i] = {0, fmt((amount - level) / rate), fmt(level)}
+    return {'t', takes, counters, i - 1}
+  end
+  levels[i] = level - amount
+  takes[i] = {1, '0', fmt(level - amount)}
+end
+local base = 3 * draws + 3
+local holds = (#KEYS - draws) / 3
+local id, amount, lease_end = ARGV[base], tonumber(ARGV[base + 1]), ARGV[base + 2]
+for j = 0, holds - 1 do
+  local k = draws + 3 * j
+  local spent, reserved = live(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], now)
+  counters[j + 1] = {fmt(spent), fmt(reserved)}
+  local limit = tonumber(ARGV[base + 3 + 2 * j])
+  if limit and spent + reserved + amount > limit + 1e-9 * math.max(1, math.abs(limit)) then
+    return {'b', takes, counters, j}
+  end
+end
+for j = 0, holds - 1 do
+  local k = draws + 3 * j
+  local c, h, l = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  redis.call('HSETNX', c, 's', '0')
+  redis.call('HSET', h, id, ARGV[base + 1])
+  redis.call('ZADD', l, lease_end, id)
+  expire(c, h, l, tonumber(ARGV[base + 4 + 2 * j]), now)
+end
+for i = 1, draws do
+  local rate, burst = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  redis.call('HSET', KEYS[i], 'l', fmt(levels[i]), 't', fmt(now))
+  redis.call('PEXPIRE', KEYS[i], ms((burst - levels[i]) / rate) + 1000)
+end
+return {'ok', takes, counters, -1}
 """,
 )

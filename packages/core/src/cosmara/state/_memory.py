@@ -21,7 +21,7 @@ from cosmara.state._logic import (
     fits,
     sequence,
 )
-from cosmara.state._types import Counter, LogEntry, Refusal, Reservation, Take
+from cosmara.state._types import Admission, Counter, LogEntry, Refusal, Reservation, Take
 
 __all__ = ["MemoryStore"]
 
@@ -109,19 +109,28 @@ class MemoryStore(StateStore):
         return counter
 
     def _reserve(self, op: _ops.Reserve) -> Reservation | Refusal:
+        return self._reserve_reading(op)[0]
+
+    def _reserve_reading(
+        self, op: _ops.Reserve
+    ) -> tuple[Reservation | Refusal, tuple[Counter, ...]]:
+        """The reservation (or refusal), and each hold's counter as it stood before."""
+        seen = []
         for hold in op.holds:
             counter = self._counter(hold.key, op.now, create=False)
             spent, reserved = (0.0, 0.0) if counter is None else counter.read(op.now)
+            seen.append(Counter(spent, reserved))
             if not fits(spent, reserved, op.amount, hold.limit):
                 assert hold.limit is not None
-                return Refusal(hold.key, float(hold.limit), spent, reserved, op.amount)
+                refusal = Refusal(hold.key, float(hold.limit), spent, reserved, op.amount)
+                return refusal, tuple(seen)
         for hold in op.holds:
             counter = self._counter(hold.key, op.now, create=True)
             assert counter is not None
             counter.holds[op.id] = (op.amount, op.lease_end)
             if hold.expires_at is not None:
                 counter.expires_at = hold.expires_at
-        return op.granted()
+        return op.granted(), tuple(seen)
 
     def _settle(self, op: _ops.Settle) -> bool:
         reservation = op.reservation
@@ -176,6 +185,32 @@ class MemoryStore(StateStore):
         state = bucket_adjust(self._bucket(op.key), op.now, op.rate, op.burst, op.amount)
         self._buckets[op.key] = (*state, bucket_full_at(*state, op.rate, op.burst))
         return state[0]
+
+    # --- several at once --------------------------------------------------------------------
+    def _admit(self, op: _ops.Admit) -> Admission:
+        takes: list[Take] = []
+        states = []
+        for take in op.takes:
+            result, state = bucket_take(
+                self._bucket(take.key), op.now, take.rate, take.burst, take.amount
+            )
+            takes.append(result)
+            if state is None:
+                return Admission(tuple(takes), None, ())
+            states.append(state)
+        reservation: Reservation | Refusal | None = None
+        counters: tuple[Counter, ...] = ()
+        if op.reserve is not None:
+            reservation, counters = self._reserve_reading(op.reserve)
+            if isinstance(reservation, Refusal):
+                return Admission(tuple(takes), reservation, counters)
+        for take, state in zip(op.takes, states, strict=True):
+            self._buckets[take.key] = (*state, bucket_full_at(*state, take.rate, take.burst))
+        return Admission(tuple(takes), reservation, counters)
+
+    def _many(self, op: _ops.Many) -> None:
+        for inner in op.ops:
+            _HANDLERS[type(inner)](self, inner)
 
     # --- logs ------------------------------------------------------------------------------
     def _append(self, op: _ops.LogAppend) -> str:
@@ -318,4 +353,6 @@ _HANDLERS: dict[type[Any], Callable[[MemoryStore, Any], Any]] = {
     _ops.BucketAdjust: MemoryStore._adjust,
     _ops.LogAppend: MemoryStore._append,
     _ops.LogRead: MemoryStore._log_read,
+    _ops.Admit: MemoryStore._admit,
+    _ops.Many: MemoryStore._many,
 }

@@ -8,11 +8,12 @@ transaction or one Redis script. Sync and async share everything but that last s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from cosmara.state._types import Counter, Hold, LogEntry, Refusal, Reservation, Take
+from cosmara.state._types import Admission, Counter, Hold, LogEntry, Refusal, Reservation, Take
 
 __all__ = [
+    "Admit",
     "BucketAdjust",
     "BucketTake",
     "CounterAdd",
@@ -26,6 +27,7 @@ __all__ = [
     "KvPut",
     "LogAppend",
     "LogRead",
+    "Many",
     "Op",
     "Reserve",
     "Settle",
@@ -160,3 +162,21 @@ class LogRead(Op[list[LogEntry]]):
     stream: str
     after: str | None
     limit: int
+
+
+# --- several at once -----------------------------------------------------------------------
+@dataclass(slots=True)
+class Admit(Op[Admission]):
+    """Take from every bucket and reserve on every hold, or do nothing: one atomic step."""
+
+    takes: tuple[BucketTake, ...]
+    reserve: Reserve | None
+    now: float
+
+
+@dataclass(slots=True)
+class Many(Op[None]):
+    """Writes run together (one lock, one transaction, one round trip); nobody waits for their
+    answers."""
+
+    ops: tuple[Op[Any], ...]

@@ -26,7 +26,7 @@ from cosmara._secrets import Secret
 from cosmara.state import _lua, _ops
 from cosmara.state._base import Clock, StateStore
 from cosmara.state._logic import SETTLED_RETENTION
-from cosmara.state._types import Counter, LogEntry, Refusal, StateStoreError, Take
+from cosmara.state._types import Admission, Counter, LogEntry, Refusal, StateStoreError, Take
 
 if TYPE_CHECKING:
     import asyncio
@@ -123,6 +123,9 @@ class RedisStore(StateStore):
 
     # --- drivers ---------------------------------------------------------------------------
     def _run(self, op: _ops.Op[R]) -> R:
+        if isinstance(op, _ops.Many):
+            self._run_many(op)
+            return None  # type: ignore[return-value]
         call = self._plan(op)
         if self._closed:
             raise StateStoreError("the state store is closed")
@@ -137,6 +140,9 @@ class RedisStore(StateStore):
         return result
 
     async def _arun(self, op: _ops.Op[R]) -> R:
+        if isinstance(op, _ops.Many):
+            await self._arun_many(op)
+            return None  # type: ignore[return-value]
         call = self._plan(op)
         if self._closed:
             raise StateStoreError("the state store is closed")
@@ -150,6 +156,47 @@ class RedisStore(StateStore):
             raise self._failure(error) from None
         result: R = call.decode(reply)
         return result
+
+    def _run_many(self, op: _ops.Many) -> None:
+        """One pipelined round trip; a script the server lost is sent again whole (it did not
+        run, so nothing runs twice)."""
+        calls = [self._plan(inner) for inner in op.ops]
+        if self._closed:
+            raise StateStoreError("the state store is closed")
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    pipe.execute_command(*call.command())
+                replies = pipe.execute(raise_on_error=False)
+            for call in self._unloaded(calls, replies):
+                self._client.execute_command(*call.command(load=True))
+        except self._error as error:
+            raise self._failure(error) from None
+
+    async def _arun_many(self, op: _ops.Many) -> None:
+        calls = [self._plan(inner) for inner in op.ops]
+        if self._closed:
+            raise StateStoreError("the state store is closed")
+        client = await self._async_client()
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    pipe.execute_command(*call.command())
+                replies = await pipe.execute(raise_on_error=False)
+            for call in self._unloaded(calls, replies):
+                await client.execute_command(*call.command(load=True))
+        except self._error as error:
+            raise self._failure(error) from None
+
+    def _unloaded(self, calls: list[_Call], replies: list[Any]) -> list[_Call]:
+        """The calls whose script the server did not have; raises the first other error."""
+        unloaded = []
+        for call, reply in zip(calls, replies, strict=True):
+            if isinstance(reply, self._no_script):
+                unloaded.append(call)
+            elif isinstance(reply, Exception):
+                raise reply
+        return unloaded
 
     def close(self) -> None:
         """Close the sync connections; each event loop's client closes when its loop ends."""
@@ -299,6 +346,36 @@ class RedisStore(StateStore):
         args = ("XADD", self.prefix + "x:" + op.stream, *bound, "*", "r", op.record)
         return _Call(None, 0, args, _text)
 
+    def _admit(self, op: _ops.Admit) -> _Call:
+        keys = [self.prefix + "b:" + take.key for take in op.takes]
+        args = [repr(op.now), str(len(op.takes))]
+        for take in op.takes:
+            args += [repr(take.rate), repr(take.burst), repr(take.amount)]
+        reserve = op.reserve
+        if reserve is not None:
+            keys += [key for hold in reserve.holds for key in self._counter(hold.key)]
+            args += [reserve.id, repr(reserve.amount), repr(reserve.lease_end)]
+            for hold in reserve.holds:
+                args += [_optional(hold.limit), _optional(hold.expires_at)]
+
+        def decode(reply: Any) -> Admission:
+            how, takes, counters, index = _text(reply[0]), reply[1], reply[2], int(reply[3])
+            seen = tuple(_counter(counter) for counter in counters)
+            answers = tuple(_take(take) for take in takes)
+            if how == "t" or reserve is None:
+                return Admission(answers, None, seen)
+            if how == "b":
+                hold = reserve.holds[index]
+                assert hold.limit is not None
+                counter = seen[index]
+                refusal = Refusal(
+                    hold.key, float(hold.limit), counter.spent, counter.reserved, reserve.amount
+                )
+                return Admission(answers, refusal, seen)
+            return Admission(answers, reserve.granted(), seen)
+
+        return _Call(_lua.ADMIT, len(keys), (*keys, *args), decode)
+
     def _log_read(self, op: _ops.LogRead) -> _Call:
         if op.after is not None and not _STREAM_ID.fullmatch(op.after):
             raise ValueError(f"not a cursor of this store: {op.after!r}")
@@ -385,4 +462,5 @@ _PLANS: dict[type[Any], Callable[[RedisStore, Any], _Call]] = {
     _ops.BucketAdjust: RedisStore._adjust,
     _ops.LogAppend: RedisStore._append,
     _ops.LogRead: RedisStore._log_read,
+    _ops.Admit: RedisStore._admit,
 }

@@ -21,7 +21,7 @@ from cosmara.state._logic import (
     fits,
     sequence,
 )
-from cosmara.state._types import Counter, LogEntry, Refusal, Reservation, Take
+from cosmara.state._types import Admission, Counter, LogEntry, Refusal, Reservation, Take
 
 if TYPE_CHECKING:
     from sqlite3 import Connection
@@ -83,15 +83,23 @@ END;
 
 @contextmanager
 def _immediate(conn: Connection) -> Iterator[None]:
-    """One write transaction, holding the write lock from its first read."""
+    """One write transaction, holding the write lock from its first read; or, for an
+    operation of a batch, part of the batch's transaction."""
+    if _in_transaction(conn):
+        yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
-        if conn.in_transaction:  # SQLite rolls some failures back by itself
+        if _in_transaction(conn):  # SQLite rolls some failures back by itself
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _in_transaction(conn: Connection) -> bool:
+    return conn.in_transaction
 
 
 # --- key-value ----------------------------------------------------------------------------
@@ -205,26 +213,37 @@ _READ_COUNTER = (
 
 def _reserve(conn: Connection, op: _ops.Reserve) -> Reservation | Refusal:
     with _immediate(conn):
-        found: list[tuple[bool, float | None]] = []  # per hold: counter exists, its expiry
-        for hold in op.holds:
-            spent, expires_at, reserved = conn.execute(_READ_COUNTER, (hold.key, op.now)).fetchone()
-            if expires_at is not None and expires_at <= op.now:  # its period is over
-                _expire_counter(conn, hold.key, op.now)
-                spent = expires_at = None
-                reserved = 0.0
-            exists, spent = spent is not None, spent or 0.0
-            if not fits(spent, reserved, op.amount, hold.limit):
-                assert hold.limit is not None
-                return Refusal(hold.key, float(hold.limit), spent, reserved, op.amount)
-            found.append((exists, expires_at))
-        for hold, (exists, expires_at) in zip(op.holds, found, strict=True):
-            conn.execute(
-                "INSERT INTO holds (key, id, amount, lease_end) VALUES (?, ?, ?, ?)",
-                (hold.key, op.id, op.amount, op.lease_end),
-            )
-            if not exists or hold.expires_at not in (None, expires_at):
-                _create_counter(conn, hold.key, hold.expires_at)
-    return op.granted()
+        return _reserve_reading(conn, op)[0]
+
+
+def _reserve_reading(
+    conn: Connection, op: _ops.Reserve
+) -> tuple[Reservation | Refusal, tuple[Counter, ...]]:
+    """In a write transaction: the reservation (or refusal), and each hold's counter as it
+    stood before."""
+    found: list[tuple[bool, float | None]] = []  # per hold: counter exists, its expiry
+    seen = []
+    for hold in op.holds:
+        spent, expires_at, reserved = conn.execute(_READ_COUNTER, (hold.key, op.now)).fetchone()
+        if expires_at is not None and expires_at <= op.now:  # its period is over
+            _expire_counter(conn, hold.key, op.now)
+            spent = expires_at = None
+            reserved = 0.0
+        exists, spent = spent is not None, spent or 0.0
+        seen.append(Counter(spent, reserved))
+        if not fits(spent, reserved, op.amount, hold.limit):
+            assert hold.limit is not None
+            refusal = Refusal(hold.key, float(hold.limit), spent, reserved, op.amount)
+            return refusal, tuple(seen)
+        found.append((exists, expires_at))
+    for hold, (exists, expires_at) in zip(op.holds, found, strict=True):
+        conn.execute(
+            "INSERT INTO holds (key, id, amount, lease_end) VALUES (?, ?, ?, ?)",
+            (hold.key, op.id, op.amount, op.lease_end),
+        )
+        if not exists or hold.expires_at not in (None, expires_at):
+            _create_counter(conn, hold.key, hold.expires_at)
+    return op.granted(), tuple(seen)
 
 
 def _create_counter(conn: Connection, key: str, expires_at: float | None) -> None:
@@ -308,6 +327,36 @@ def _adjust(conn: Connection, op: _ops.BucketAdjust) -> float:
     return state[0]
 
 
+# --- several at once ----------------------------------------------------------------------
+def _admit(conn: Connection, op: _ops.Admit) -> Admission:
+    with _immediate(conn):
+        takes: list[Take] = []
+        states = []
+        for take in op.takes:
+            result, state = bucket_take(
+                _bucket(conn, take.key), op.now, take.rate, take.burst, take.amount
+            )
+            takes.append(result)
+            if state is None:
+                return Admission(tuple(takes), None, ())
+            states.append(state)
+        reservation: Reservation | Refusal | None = None
+        counters: tuple[Counter, ...] = ()
+        if op.reserve is not None:
+            reservation, counters = _reserve_reading(conn, op.reserve)
+            if isinstance(reservation, Refusal):  # nothing was written
+                return Admission(tuple(takes), reservation, counters)
+        for take, state in zip(op.takes, states, strict=True):
+            _store_bucket(conn, take.key, state, take.rate, take.burst)
+    return Admission(tuple(takes), reservation, counters)
+
+
+def _many(conn: Connection, op: _ops.Many) -> None:
+    with _immediate(conn):
+        for inner in op.ops:
+            HANDLERS[type(inner)](conn, inner)
+
+
 # --- logs ---------------------------------------------------------------------------------
 _APPEND = "INSERT INTO log (stream, record) VALUES (?, ?) RETURNING id"
 
@@ -367,4 +416,6 @@ HANDLERS: dict[type[Any], Callable[[Connection, Any], Any]] = {
     _ops.BucketAdjust: _adjust,
     _ops.LogAppend: _append,
     _ops.LogRead: _log_read,
+    _ops.Admit: _admit,
+    _ops.Many: _many,
 }

@@ -7,7 +7,17 @@ from typing import NamedTuple
 
 from cosmara._errors import CosmaraError
 
-__all__ = ["Counter", "Hold", "LogEntry", "Refusal", "Reservation", "StateStoreError", "Take"]
+__all__ = [
+    "Admission",
+    "Counter",
+    "Draw",
+    "Hold",
+    "LogEntry",
+    "Refusal",
+    "Reservation",
+    "StateStoreError",
+    "Take",
+]
 
 
 class StateStoreError(CosmaraError):
@@ -90,6 +100,41 @@ class Take:
     allowed: bool
     retry_after: float
     remaining: float
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Tokens to take from one bucket as part of ``store.admit`` (see ``Buckets.take``)."""
+
+    key: str
+    amount: float
+    rate: float
+    burst: float
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The answer of ``store.admit``: every bucket drawn from and the reservation held, or
+    nothing at all.
+
+    Attributes:
+        takes: each draw's ``Take`` in the order given; after a refusal, up to the one that
+            refused (nothing was taken from any of them).
+        reservation: the ``Reservation``, or the ``Refusal`` (nothing was held or taken), or
+            None when no holds were asked for or a bucket refused first.
+        counters: each hold's counter as it stood before this reservation (empty when a bucket
+            refused first).
+    """
+
+    takes: tuple[Take, ...]
+    reservation: Reservation | Refusal | None
+    counters: tuple[Counter, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return all(take.allowed for take in self.takes) and not isinstance(
+            self.reservation, Refusal
+        )
 
 
 class LogEntry(NamedTuple):
