@@ -110,7 +110,7 @@ def test_stages_in_order_with_plugins_where_they_asked(emulator: Emulator) -> No
         "early",
         "route",
         "planned",
-        "budget",
+        "spend",
         "late",
         "attempts",
     ]

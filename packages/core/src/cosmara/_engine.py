@@ -45,7 +45,7 @@ from cosmara.pipeline import (
     Stage,
     Validate,
 )
-from cosmara.pipeline._budget import BudgetStage
+from cosmara.pipeline._spend import SpendStage
 from cosmara.state import open_store
 
 if TYPE_CHECKING:
@@ -338,10 +338,6 @@ class Cosmara:
             stages.append(
                 LedgerStage(self.ledger, config.ledger, self.catalog, now, self._is_routed)
             )
-        if config.rate_limits:
-            from cosmara.pipeline._ratelimit import RateLimitStage
-
-            stages.append(RateLimitStage(config.rate_limits, self.state, self._tokens, clock))
         if config.cache.enabled:
             from cosmara.cache._cache import Cache
             from cosmara.pipeline._cache import CacheStage
@@ -356,7 +352,17 @@ class Cosmara:
             stages.append(CacheStage(self.cache, self.plugins))
         stages.append(self._route)
         stages.append(
-            BudgetStage(self.budgets, self._route, self.catalog, self.plugins, self._webhook, now)
+            SpendStage(
+                budgets=self.budgets,
+                rate_limits=config.rate_limits,
+                store=lambda: self.state,
+                route=self._route,
+                catalog=self.catalog,
+                plugins=self.plugins,
+                tokens=self._tokens,
+                webhook=self._webhook,
+                clock=clock,
+            )
         )
         return stages
 

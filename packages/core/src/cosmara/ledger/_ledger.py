@@ -17,7 +17,7 @@ from cosmara._errors import RequestValidationError
 from cosmara.ledger._row import LedgerRow
 
 if TYPE_CHECKING:
-    from cosmara.state import StateStore
+    from cosmara.state import Batch, StateStore
 
 __all__ = ["GROUPINGS", "Ledger", "Summary"]
 
@@ -75,6 +75,10 @@ class Ledger:
 
     async def arecord(self, row: LedgerRow) -> None:
         await self.store.log.aappend(STREAM, row.model_dump_json().encode(), max_len=self._max_rows)
+
+    def queue(self, row: LedgerRow, batch: Batch) -> None:
+        """Append ``row`` when ``batch`` (of this ledger's store) runs."""
+        batch.append(STREAM, row.model_dump_json().encode(), max_len=self._max_rows)
 
     # --- reading ----------------------------------------------------------------------------
     def rows(

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from cosmara._retry import RetryPolicy
     from cosmara._routing import Plan
     from cosmara._timeouts import Timeouts
+    from cosmara.state import Batch, StateStore
 
 __all__ = ["Call", "Outcome"]
 
@@ -43,6 +44,14 @@ class Call:
     unfit: dict[str, ProviderError] = field(default_factory=dict)  # targets not worth a request
     notes: dict[object, Any] = field(default_factory=dict)
     started: float = field(default_factory=perf_counter)
+    writes: Batch | None = None  # the way back's writes, run together once every stage settled
+
+    def batch(self, store: StateStore) -> Batch:
+        """The batch a stage queues its way-back writes on (a settlement, a ledger row): the
+        pipeline runs it once, after the last stage, in one round trip to ``store``."""
+        if self.writes is None:
+            self.writes = store.batch()
+        return self.writes
 
     @property
     def model(self) -> str:

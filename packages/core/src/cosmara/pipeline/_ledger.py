@@ -1,5 +1,6 @@
 """The ledger stage: one row per request, whatever happened to it (answered, answered from the
-cache, refused, failed, abandoned), written on the way back once every inner stage settled."""
+cache, refused, failed, abandoned), queued on the way back once every inner stage settled and
+written with the call's other writes (``Call.batch``)."""
 
 from __future__ import annotations
 
@@ -43,13 +44,8 @@ class LedgerStage(Stage):
 
     def after(self, call: Call, outcome: Outcome) -> None:
         row = self._row(call, outcome)
-        if row is not None:
-            self._ledger.record(row)
-
-    async def aafter(self, call: Call, outcome: Outcome) -> None:
-        row = self._row(call, outcome)
-        if row is not None:
-            await self._ledger.arecord(row)
+        if row is not None:  # written with the call's other way-back writes, in one go
+            self._ledger.queue(row, call.batch(self._ledger.store))
 
     def _row(self, call: Call, outcome: Outcome) -> LedgerRow | None:
         noted = call.notes.get(self)

@@ -1,13 +1,16 @@
 """The pipeline: a request walks down the stages in order and back up once with its outcome.
 
-    validate -> events -> limits -> cache -> route -> budget -> [plugins] -> attempts
-             <-        <-        <-       <-       <-        <-           <-  outcome
+    validate -> events -> ledger -> cache -> route -> spend -> [plugins] -> attempts
+             <-        <-        <-       <-       <-       <-           <-  outcome
 
-(the stages of later capabilities slot in where their names say; plugins add theirs before
-``attempts`` unless they name another place). The four drivers (``run``, ``arun``,
+(each engine stage only when configured, except route and spend, which are always there:
+budgets can be set at run time; plugins add theirs before ``attempts`` unless they name
+another place). The four drivers (``run``, ``arun``,
 ``stream``, ``astream``) differ only in how they wait: each runs the stages' ``before`` in
 order until one answers, refuses or the attempts are reached, then every entered stage's
-``after`` in reverse, exactly once, whatever happened (a stream abandoned by its caller too).
+``after`` in reverse, exactly once, whatever happened (a stream abandoned by its caller too),
+and last the writes the stages queued on the call's batch (a settlement, a ledger row), in
+one round trip to the state store.
 """
 
 from __future__ import annotations
@@ -144,6 +147,11 @@ class Pipeline:
                 stage.after(call, outcome)
             except Exception:
                 _failed(stage)
+        if call.writes is not None:
+            try:
+                call.writes.run()
+            except Exception:
+                _unwritten()
         return outcome
 
     async def _aback(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
@@ -152,6 +160,11 @@ class Pipeline:
                 await stage.aafter(call, outcome)
             except Exception:
                 _failed(stage)
+        if call.writes is not None:
+            try:
+                await call.writes.arun()
+            except Exception:
+                _unwritten()
         return outcome
 
 
@@ -159,6 +172,12 @@ def _failed(stage: Stage) -> None:
     # The way back settles what already happened: the answer (paid for) stands, and the other
     # stages still settle. A stage that must stop a request does it on the way out.
     logger.exception("cosmara stage %r failed on the way back", stage.name)
+
+
+def _unwritten() -> None:
+    # A store that fails now loses this call's settlement and ledger row, not its answer: the
+    # reservation comes back when its lease ends.
+    logger.exception("cosmara could not write a call's settlement and ledger row")
 
 
 def _result(outcome: Outcome) -> Any:
