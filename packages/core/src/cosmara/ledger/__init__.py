@@ -1,7 +1,7 @@
 """The usage ledger: one row per request (cache hits and refusals too), kept in the shared
 state store, read back by period and grouping, exported as CSV and JSON lines."""
 
-from cosmara.ledger._ledger import GROUPINGS, Ledger, Summary
+from cosmara.ledger._ledger import GROUPINGS, Ledger, Summary, summarize
 from cosmara.ledger._row import LedgerRow, Outcome, SavedReason
 from cosmara.ledger._settings import LedgerSettings
 
@@ -13,4 +13,5 @@ __all__ = [
     "Outcome",
     "SavedReason",
     "Summary",
+    "summarize",
 ]

@@ -19,7 +19,7 @@ from cosmara.ledger._row import LedgerRow
 if TYPE_CHECKING:
     from cosmara.state import StateStore
 
-__all__ = ["GROUPINGS", "Ledger", "Summary"]
+__all__ = ["GROUPINGS", "Ledger", "Summary", "summarize"]
 
 STREAM = "ledger"
 _READ_BATCH = 1000
@@ -120,14 +120,7 @@ class Ledger:
         """
         for name in by:
             _check_grouping(name, allow_periods=True)
-        groups: dict[tuple[str | None, ...], Summary] = {}
-        for row in self.rows(since=since, until=until, **where):
-            values = tuple(_value(row, name, tz) for name in by)
-            summary = groups.get(values)
-            if summary is None:
-                summary = groups[values] = Summary(dict(zip(by, values, strict=True)))
-            summary.add(row)
-        return sorted(groups.values(), key=lambda s: (-s.cost_usd, -s.requests))
+        return summarize(self.rows(since=since, until=until, **where), by, tz=tz)
 
     def total(self, **where: Any) -> Summary:
         """Every matching row added up (``since`` / ``until`` as in ``rows``)."""
@@ -172,6 +165,27 @@ class Ledger:
             if len(batch) < _READ_BATCH:
                 return
             cursor = batch[-1].cursor
+
+
+def summarize(
+    rows: Iterable[LedgerRow], by: Sequence[str] = ("team",), *, tz: tzinfo = timezone.utc
+) -> list[Summary]:
+    """Totals per group of rows already read (``Ledger.summary`` without the reading), largest
+    cost first; ``by=()`` gives one group, every row.
+
+    Raises:
+        RequestValidationError: a grouping rows do not have.
+    """
+    for name in by:
+        _check_grouping(name, allow_periods=True)
+    groups: dict[tuple[str | None, ...], Summary] = {}
+    for row in rows:
+        values = tuple(_value(row, name, tz) for name in by)
+        summary = groups.get(values)
+        if summary is None:
+            summary = groups[values] = Summary(dict(zip(by, values, strict=True)))
+        summary.add(row)
+    return sorted(groups.values(), key=lambda s: (-s.cost_usd, -s.requests))
 
 
 def _check_grouping(name: str, *, allow_periods: bool) -> None:
