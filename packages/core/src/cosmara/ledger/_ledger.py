@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -131,7 +132,9 @@ class Ledger:
 
     # --- exporting --------------------------------------------------------------------------
     def to_csv(self, target: str | Path | TextIO, rows: Iterable[LedgerRow] | None = None) -> int:
-        """Write rows (all when None) as CSV with a header; returns how many."""
+        """Write rows (all when None) as CSV with a header, one column per ``LedgerRow`` field;
+        ``tags`` as a JSON object (tag names and values may hold any character). Returns how
+        many rows were written."""
         names = list(LedgerRow.model_fields)
         count = 0
         with _opened(target) as out:
@@ -139,7 +142,7 @@ class Ledger:
             writer.writeheader()
             for row in self._all() if rows is None else rows:
                 data = row.model_dump()
-                data["tags"] = ";".join(f"{k}={v}" for k, v in sorted(row.tags.items()))
+                data["tags"] = json.dumps(row.tags, sort_keys=True, ensure_ascii=False)
                 writer.writerow(data)
                 count += 1
         return count
