@@ -7,6 +7,7 @@ import csv
 import io
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +116,26 @@ def test_another_process_reads_the_same_ledger(client: Cosmara, config: Path) ->
     models = [line.split()[1] for line in table if line.startswith("support  ")]
     assert models == ["gpt-4o", "gpt-4o-mini"]
     assert result.stderr == ""
+
+
+def test_a_redis_ledger_is_read_the_same_way(
+    redis_url: str, config: Path, emulator: Emulator, tmp_path: Path
+) -> None:
+    shared = tmp_path / "redis.toml"
+    state = f'[state]\nbackend = "redis"\nurl = "{redis_url}"\nprefix = "{uuid.uuid4().hex}:"\n'
+    text = config.read_text()
+    start, end = text.index("[state]"), text.index("[ledger]")
+    shared.write_text(text[:start] + state + "\n" + text[end:])
+    with Cosmara(shared, load_entry_points=False) as client:
+        make_traffic(client, emulator)
+        assert client.ledger is not None
+        expected = UsageReport.from_ledger(client.ledger, budgets=client.budgets)
+
+    shown = usage("--config", str(shared), "--plain")
+
+    assert shown == expected.table(plain=True)
+    assert expected.total.requests == 6
+    assert {s.group["team"] for s in expected.groups} == {"support", HOSTILE, "search", "frugal"}
 
 
 def test_filters_and_groupings(client: Cosmara, config: Path) -> None:
