@@ -149,11 +149,13 @@ def test_budgets_show_spend_held_and_thresholds(recorded: Cosmara, page: str) ->
     text = " ".join(_parse(page).text)
     status = recorded.budgets.status("support")
     assert f"{status.percent:.1f}%" in text
-    # support: a downgrade mark at 50 % and a block mark at 1000 %; every budget's own marks.
+    # support: a downgrade mark at 50 %; its block at 1000 % is off the track, so named.
     assert "<title>50%: downgrade</title>" in section
-    assert "<title>1000%: block</title>" in section
+    assert "downgrade at 50%, block at 1000%</p>" in section
+    assert "<title>1000%: block</title>" not in section
+    assert section.count("<title>100%: block</title>") == 6  # every other budget's own block
     assert section.count('aria-label="budget"') == 7
-    assert "teams</tspan> team &lt;script&gt;alert(1)&lt;/script&gt;, daily" in section
+    assert "<b>teams</b> team &lt;script&gt;alert(1)&lt;/script&gt;, daily" in section
     assert "resets 2026-12-04 00:00 UTC" in section
 
 

@@ -50,6 +50,7 @@ td.n, th.n { text-align: right; }
 tfoot td { font-weight: 600; border-top: 2px solid var(--line); }
 .scroll { overflow-x: auto; }
 em { color: var(--muted); }
+.budget { margin: 12px 0 2px; overflow-wrap: anywhere; }
 """
 
 
@@ -204,8 +205,10 @@ def _budgets(uses: list[BudgetUse]) -> str:
 
 def _budget_bar(use: BudgetUse) -> str:
     status = use.status
-    top, left, track = 40, 10, _WIDTH - 20
-    full = max(120.0, status.percent, *(at for at, _ in use.thresholds))  # percent at the end
+    height, left, track = 26, 10, _WIDTH - 20
+    # The track runs to 120 % (further when spent past it); a threshold beyond is named in
+    # the caption rather than stretching every bar to a 1000 % block.
+    full = max(120.0, status.percent * 1.05)
     spent = status.spent_usd / status.amount_usd * 100
     held = status.reserved_usd / status.amount_usd * 100
     colour = _STATE_COLOURS[use.state]
@@ -215,27 +218,30 @@ def _budget_bar(use: BudgetUse) -> str:
 
     resets = "never resets" if status.resets_at is None else f"resets {_time(status.resets_at)}"
     caption = (
-        f'<tspan font-weight="600">{_e(status.name)}</tspan> '
+        f"<b>{_e(status.name)}</b> "
         f"{_e(status.level)} {_e(status.value)}, {_e(status.period)}: "
         f"{money(status.spent_usd)} spent + {money(status.reserved_usd)} held of "
-        f"{money(status.amount_usd)} ({status.percent:.1f}%), {_e(resets)}"
+        f"{money(status.amount_usd)} ({status.percent:.1f}%), {_e(resets)}; "
+        + ", ".join(f"{action} at {at:g}%" for at, action in use.thresholds)
     )
     svg = [
-        f'<svg viewBox="0 0 {_WIDTH} {top + 22}" role="img" aria-label="budget">',
-        f'<text class=value x="{left}" y="16">{caption}</text>',
-        f'<rect x="{left}" y="26" width="{track}" height="14" rx="2" fill="#eef0f4"/>',
-        f'<rect x="{left}" y="26" width="{x(spent) - left:.2f}" height="14" rx="2" '
+        f"<p class=budget>{caption}</p>",
+        f'<svg viewBox="0 0 {_WIDTH} {height}" role="img" aria-label="budget">',
+        f'<rect x="{left}" y="6" width="{track}" height="14" rx="2" fill="#eef0f4"/>',
+        f'<rect x="{left}" y="6" width="{x(spent) - left:.2f}" height="14" rx="2" '
         f'fill="{colour}"><title>spent {money(status.spent_usd)}</title></rect>',
-        f'<rect x="{x(spent):.2f}" y="26" width="{x(spent + held) - x(spent):.2f}" height="14" '
+        f'<rect x="{x(spent):.2f}" y="6" width="{x(spent + held) - x(spent):.2f}" height="14" '
         f'fill="{colour}" fill-opacity="0.35"><title>held {money(status.reserved_usd)}</title>'
         "</rect>",
     ]
     for at, action in use.thresholds:
+        if at > full:
+            continue
         svg.append(
-            f'<line x1="{x(at):.2f}" x2="{x(at):.2f}" y1="22" y2="44" stroke="#1d2330" '
+            f'<line x1="{x(at):.2f}" x2="{x(at):.2f}" y1="2" y2="24" stroke="#1d2330" '
             f'stroke-width="1.5"><title>{at:g}%: {_e(action)}</title></line>'
         )
-    svg.append(f'<line x1="{x(100):.2f}" x2="{x(100):.2f}" y1="24" y2="42" stroke="#5b6475"/>')
+    svg.append(f'<line x1="{x(100):.2f}" x2="{x(100):.2f}" y1="4" y2="22" stroke="#5b6475"/>')
     svg.append("</svg>")
     return "".join(svg)
 
