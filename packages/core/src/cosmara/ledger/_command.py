@@ -11,7 +11,7 @@ import argparse
 import sys
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from cosmara._config import CosmaraConfig
@@ -23,9 +23,9 @@ __all__ = ["add_usage_command", "run_usage"]
 FILTERS = ("org", "team", "user", "model", "provider")
 
 
-def add_usage_command(commands: Any) -> None:
+def add_usage_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``usage`` to the ``cosmara`` command's subparsers (``add_subparsers()``)."""
-    usage: argparse.ArgumentParser = commands.add_parser(
+    usage = commands.add_parser(
         "usage",
         help="usage and spend from the ledger: a table, CSV / JSON lines, an HTML report",
         description="Usage and spend from the ledger in the configured state store (SQLite "
