@@ -1,4 +1,4 @@
-"""``cosmara`` command line: an offline demo, and a chat with real providers."""
+"""``cosmara`` command line: an offline demo, a chat with real providers, usage reports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TextIO
 from cosmara._engine import Cosmara
 from cosmara._errors import CosmaraError
 from cosmara._response import ChatResponse
+from cosmara.ledger._command import add_usage_command, run_usage
 
 __all__ = ["main"]
 
@@ -26,8 +27,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     chat.add_argument("-m", "--model", default="openai/gpt-4o-mini")
     chat.add_argument("--config", help="path of a cosmara.toml")
     chat.add_argument("--fallback", action="append", default=[], help="model to try next")
+    add_usage_command(commands)
     args = parser.parse_args(argv)
     try:
+        if args.command == "usage":
+            return run_usage(args, out)
         if args.command == "demo":
             return _demo(out)
         return _chat(args.prompt, args.model, args.fallback, args.config, out)

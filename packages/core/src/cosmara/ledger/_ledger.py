@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -19,7 +20,7 @@ from cosmara.ledger._row import LedgerRow
 if TYPE_CHECKING:
     from cosmara.state import Batch, StateStore
 
-__all__ = ["GROUPINGS", "Ledger", "Summary"]
+__all__ = ["GROUPINGS", "Ledger", "Summary", "summarize"]
 
 STREAM = "ledger"
 _READ_BATCH = 1000
@@ -124,14 +125,7 @@ class Ledger:
         """
         for name in by:
             _check_grouping(name, allow_periods=True)
-        groups: dict[tuple[str | None, ...], Summary] = {}
-        for row in self.rows(since=since, until=until, **where):
-            values = tuple(_value(row, name, tz) for name in by)
-            summary = groups.get(values)
-            if summary is None:
-                summary = groups[values] = Summary(dict(zip(by, values, strict=True)))
-            summary.add(row)
-        return sorted(groups.values(), key=lambda s: (-s.cost_usd, -s.requests))
+        return summarize(self.rows(since=since, until=until, **where), by, tz=tz)
 
     def total(self, **where: Any) -> Summary:
         """Every matching row added up (``since`` / ``until`` as in ``rows``)."""
@@ -142,7 +136,9 @@ class Ledger:
 
     # --- exporting --------------------------------------------------------------------------
     def to_csv(self, target: str | Path | TextIO, rows: Iterable[LedgerRow] | None = None) -> int:
-        """Write rows (all when None) as CSV with a header; returns how many."""
+        """Write rows (all when None) as CSV with a header, one column per ``LedgerRow`` field;
+        ``tags`` as a JSON object (tag names and values may hold any character). Returns how
+        many rows were written."""
         names = list(LedgerRow.model_fields)
         count = 0
         with _opened(target) as out:
@@ -150,7 +146,7 @@ class Ledger:
             writer.writeheader()
             for row in self._all() if rows is None else rows:
                 data = row.model_dump()
-                data["tags"] = ";".join(f"{k}={v}" for k, v in sorted(row.tags.items()))
+                data["tags"] = json.dumps(row.tags, sort_keys=True, ensure_ascii=False)
                 writer.writerow(data)
                 count += 1
         return count
@@ -176,6 +172,27 @@ class Ledger:
             if len(batch) < _READ_BATCH:
                 return
             cursor = batch[-1].cursor
+
+
+def summarize(
+    rows: Iterable[LedgerRow], by: Sequence[str] = ("team",), *, tz: tzinfo = timezone.utc
+) -> list[Summary]:
+    """Totals per group of rows already read (``Ledger.summary`` without the reading), largest
+    cost first; ``by=()`` gives one group, every row.
+
+    Raises:
+        RequestValidationError: a grouping rows do not have.
+    """
+    for name in by:
+        _check_grouping(name, allow_periods=True)
+    groups: dict[tuple[str | None, ...], Summary] = {}
+    for row in rows:
+        values = tuple(_value(row, name, tz) for name in by)
+        summary = groups.get(values)
+        if summary is None:
+            summary = groups[values] = Summary(dict(zip(by, values, strict=True)))
+        summary.add(row)
+    return sorted(groups.values(), key=lambda s: (-s.cost_usd, -s.requests))
 
 
 def _check_grouping(name: str, *, allow_periods: bool) -> None:
