@@ -283,7 +283,7 @@ def test_summaries_filters_and_exports(emulator: Emulator) -> None:
     assert ledger.to_csv(out) == 3
     table = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["team"] for r in table] == ["a", "a", "b"]
-    assert table[0]["tags"] == "feature=faq"
+    assert json.loads(table[0]["tags"]) == {"feature": "faq"}
     lines = io.StringIO()
     assert ledger.to_jsonl(lines) == 3
     assert [LedgerRow(**json.loads(line)) for line in lines.getvalue().splitlines()] == rows
