@@ -114,7 +114,7 @@ def test_budgets_apply_by_level_and_value(emulator: Emulator) -> None:
             ("ana", None),
             ("acme", None),
             ("faq", None),
-            ("minis", "openai/gpt-4o-mini"),
+            ("minis", None),  # a pattern: one budget for every model it matches
             ("groq", "groq"),
             ("keys", "vk-1"),
         ]
@@ -126,6 +126,19 @@ def test_budgets_apply_by_level_and_value(emulator: Emulator) -> None:
     assert client.budgets.status("each-team", "other").spent_usd == 0  # each team its own
     with pytest.raises(cosmara.ConfigurationError, match="which value"):
         client.budgets.status("each-team")
+
+
+def test_a_model_pattern_is_one_budget_and_star_one_per_model(emulator: Emulator) -> None:
+    budgets = {
+        "gpt-4o family": {"level": "model", "match": "openai/gpt-4o*", "amount_usd": 1.0},
+        "each model": {"level": "model", "amount_usd": 1.0},
+    }
+    client = _client(emulator, budgets)
+    mini = client.chat(model=MODEL, messages=PROMPT).cosmara.cost_usd
+    big = client.chat(model="openai/gpt-4o", messages=PROMPT).cosmara.cost_usd
+    assert client.budgets.status("gpt-4o family").spent_usd == pytest.approx(mini + big)
+    assert client.budgets.status("each model", MODEL).spent_usd == pytest.approx(mini)
+    assert client.budgets.status("each model", "openai/gpt-4o").spent_usd == pytest.approx(big)
 
 
 def test_any_budget_that_applies_can_refuse(emulator: Emulator) -> None:

@@ -232,7 +232,9 @@ def _value(rule: BudgetRule, context: RequestContext, target: Target | None) -> 
         if target is None:
             return None
         value = target.id if level == "model" else target.provider.name
-        return value if match == "*" or fnmatchcase(value, match) else None
+        if match == "*":
+            return value  # each model (provider) its own budget
+        return match if fnmatchcase(value, match) else None  # one budget for all it matches
     if level == "key":
         key = context.metadata.get("key")
         value = key if isinstance(key, str) else None
