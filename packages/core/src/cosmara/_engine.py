@@ -230,7 +230,7 @@ class Cosmara:
         """The shared-state store (``[state]``), opened on first use."""
         if self._state is None:
             clock = self._clock
-            self._state = open_store(self.config.state, clock=lambda: clock.now().timestamp())
+            self._state = open_store(self.config.state, clock=clock.time)
         return self._state
 
     @property
@@ -326,17 +326,13 @@ class Cosmara:
     def _builtin_stages(self) -> list[Stage]:
         """The engine's own stages, in order: a stage for what is configured, no more."""
         config, clock = self.config, self._clock
-
-        def now() -> float:
-            return clock.now().timestamp()
-
         stages: list[Stage] = [Events(self.plugins)]
         if config.ledger.enabled:
             from cosmara.pipeline._ledger import LedgerStage
 
             self.ledger = Ledger(self.state, max_rows=config.ledger.max_rows)
             stages.append(
-                LedgerStage(self.ledger, config.ledger, self.catalog, now, self._is_routed)
+                LedgerStage(self.ledger, config.ledger, self.catalog, clock.time, self._is_routed)
             )
         if config.cache.enabled:
             from cosmara.cache._cache import Cache

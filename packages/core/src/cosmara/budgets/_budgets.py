@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from cosmara._context import RequestContext
 from cosmara._errors import ConfigurationError
 from cosmara.budgets._periods import Span, span_of
-from cosmara.budgets._settings import BudgetOptions, BudgetRule
+from cosmara.budgets._settings import BudgetOptions, BudgetRule, Period
 from cosmara.state import Hold
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Applied", "BudgetStatus", "Budgets"]
 
-_GRACE = timedelta(days=40)  # a counter outlives its period: rollover reads the previous one
+_REMEMBERED = 10_000  # counter keys kept worked out, at most
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Applied:
         return self.span.end
 
     def expires_at(self) -> float | None:
-        return None if self.span.end is None else (self.span.end + _GRACE).timestamp()
+        return self.span.forgotten_at
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ class Budgets:
         self._rules = dict(rules)
         self._now = now
         self._zone = ZoneInfo(options.timezone)
+        self._spans: dict[str, Span] = {}  # period -> the current one
+        self._keys: dict[tuple[str, str, str], str] = {}  # counter keys already worked out
 
     @property
     def store(self) -> StateStore:
@@ -159,9 +161,25 @@ class Budgets:
         for name, rule in self._rules.items():
             value = _value(rule, context, target)
             if value is not None:
-                span = span_of(rule.period, now, self._zone)
-                found.append(Applied(name, rule, value, span, _key(name, value, span)))
+                span = self._span(rule.period, now)
+                found.append(Applied(name, rule, value, span, self._key(name, value, span)))
         return found
+
+    def _span(self, period: Period, now: datetime) -> Span:
+        """The period ``now`` falls in; worked out again only when the last one ended."""
+        span = self._spans.get(period)
+        if span is None or not _within(span, now):
+            span = self._spans[period] = span_of(period, now, self._zone)
+        return span
+
+    def _key(self, name: str, value: str, span: Span) -> str:
+        parts = (name, value, span.name)
+        key = self._keys.get(parts)
+        if key is None:
+            if len(self._keys) >= _REMEMBERED:
+                self._keys.clear()
+            key = self._keys[parts] = _key(name, value, span)
+        return key
 
     def amount(self, applied: Applied) -> float:
         """The budget's money this period: its amount, plus last period's leftover when it
@@ -243,6 +261,10 @@ def _value(rule: BudgetRule, context: RequestContext, target: Target | None) -> 
     if value is None:
         return None
     return value if match == "*" or value == match else None
+
+
+def _within(span: Span, now: datetime) -> bool:
+    return span.start is None or span.end is None or span.start <= now < span.end
 
 
 def _key(name: str, value: str, span: Span) -> str:

@@ -10,15 +10,20 @@ from cosmara.budgets._settings import Period
 __all__ = ["Span", "span_of"]
 
 
-class Span:
-    """One period: ``start`` and ``end`` (None for ``total``), and the name its counters use."""
+_GRACE = timedelta(days=40)  # a counter outlives its period: rollover reads the previous one
 
-    __slots__ = ("end", "name", "start")
+
+class Span:
+    """One period: ``start`` and ``end`` (None for ``total``), the name its counters use, and
+    when they may be forgotten (``forgotten_at``, epoch seconds: the end plus a grace)."""
+
+    __slots__ = ("end", "forgotten_at", "name", "start")
 
     def __init__(self, start: datetime | None, end: datetime | None) -> None:
         self.start = start
         self.end = end
         self.name = "total" if start is None else start.strftime("%Y-%m-%d")
+        self.forgotten_at = None if end is None else (end + _GRACE).timestamp()
 
     def previous(self, period: Period) -> Span | None:
         """The period before this one (None for ``total``)."""

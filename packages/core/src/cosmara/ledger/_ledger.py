@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -77,9 +77,11 @@ class Ledger:
     async def arecord(self, row: LedgerRow) -> None:
         await self.store.log.aappend(STREAM, row.model_dump_json().encode(), max_len=self._max_rows)
 
-    def queue(self, row: LedgerRow, batch: Batch) -> None:
-        """Append ``row`` when ``batch`` (of this ledger's store) runs."""
-        batch.append(STREAM, row.model_dump_json().encode(), max_len=self._max_rows)
+    def queue(self, fields: Mapping[str, Any], batch: Batch) -> None:
+        """Append a row when ``batch`` (of this ledger's store) runs: ``fields`` are a
+        ``LedgerRow``'s, every one of them, already checked (the pipeline's ledger stage)."""
+        record = json.dumps(fields, separators=(",", ":"), allow_nan=False)
+        batch.append(STREAM, record.encode(), max_len=self._max_rows)
 
     # --- reading ----------------------------------------------------------------------------
     def rows(

@@ -12,7 +12,7 @@ from cosmara._catalog import Catalog
 from cosmara._cost import cost_of_usage
 from cosmara._errors import CosmaraError, RequestRefusedError
 from cosmara._response import ChatResponse, Usage
-from cosmara.ledger import Ledger, LedgerRow, LedgerSettings
+from cosmara.ledger import Ledger, LedgerSettings
 from cosmara.ledger._row import Outcome as RowOutcome
 from cosmara.ledger._row import SavedReason
 from cosmara.pipeline._call import Call, Outcome
@@ -47,7 +47,9 @@ class LedgerStage(Stage):
         if row is not None:  # written with the call's other way-back writes, in one go
             self._ledger.queue(row, call.batch(self._ledger.store))
 
-    def _row(self, call: Call, outcome: Outcome) -> LedgerRow | None:
+    def _row(self, call: Call, outcome: Outcome) -> dict[str, Any] | None:
+        """The fields of the call's ``LedgerRow`` (built from checked values, so they are
+        written as they are rather than validated again on the hot path)."""
         noted = call.notes.get(self)
         if noted is None:
             return None
@@ -58,7 +60,7 @@ class LedgerStage(Stage):
         attempts = meta.attempts if meta is not None else getattr(error, "attempts", [])
         saved, reason = self._saved(requested, meta, usage)
         context = call.context
-        return LedgerRow(
+        return dict(
             id=uuid.uuid4().hex,
             time=started,
             org=context.org,

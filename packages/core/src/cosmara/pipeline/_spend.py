@@ -107,6 +107,7 @@ class SpendStage(Stage):
     ) -> None:
         self._budgets = budgets
         self._rules = dict(rate_limits)
+        self._buckets = {name: rule.buckets() for name, rule in self._rules.items()}
         self._store = store
         self._route = route
         self._catalog = catalog
@@ -205,7 +206,7 @@ class SpendStage(Stage):
             value = _scope_value(rule, call)
             if value is None:
                 continue
-            for what, window, rate, burst in rule.buckets():
+            for what, window, rate, burst in self._buckets[name]:
                 if what == "tokens":
                     if tokens is None:
                         tokens = float(self._estimate(call))

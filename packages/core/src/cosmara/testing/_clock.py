@@ -43,6 +43,9 @@ class FakeClock(Clock):
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self._elapsed)
 
+    def time(self) -> float:
+        return self._start.timestamp() + self._elapsed
+
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.advance(seconds)
