@@ -27,6 +27,7 @@ FULL = {
     "async_fanout": [],
     "memory_soak": [],
     "profile_engine": [],
+    "spend_controls": [],
 }
 QUICK = {
     "import_time": ["--runs", "5", "--nocache-runs", "2", "--first-call-runs", "3"],
@@ -44,6 +45,7 @@ QUICK = {
         "--no-control",
     ],
     "profile_engine": ["--import-runs", "3", "--profile-calls", "500", "--number", "500"],
+    "spend_controls": ["--calls", "500", "--rounds", "3"],
 }
 TIME_LIMIT_S = 1500  # per benchmark: a hung run stops by itself
 
@@ -173,6 +175,26 @@ def summary_rows(results: dict) -> list[list]:
                     "-",
                     "flat",
                     verdict(d["flat"]),
+                ]
+            )
+    spend = results.get("spend_controls")
+    if spend:
+        for store, found in spend["results"].items():
+            if store == "redis":
+                target, met = "<= 1 round trip", found["round_trips"] <= 1.0
+                reference = f"PING {found['ping_us']:.0f} µs"
+            else:
+                target = "<= 20" if store == "memory" else "<= 200"
+                met = found["overhead_us"] <= (20.0 if store == "memory" else 200.0)
+                reference = f"plain call {found['plain_us']:.0f} µs"
+            rows.append(
+                [
+                    f"budgets + limits + ledger on {store}: µs added per call",
+                    found["overhead_us"],
+                    reference,
+                    found.get("round_trips", "-"),
+                    target,
+                    verdict(met),
                 ]
             )
     return rows
