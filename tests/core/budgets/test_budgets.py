@@ -429,3 +429,11 @@ def test_period_spans_in_a_zone() -> None:
     # 23:00 UTC on 31 December is already January in Paris.
     assert (month.start.year, month.start.month, month.start.day) == (2027, 1, 1)
     assert (month.end.year, month.end.month) == (2027, 2)
+
+
+def test_a_store_that_is_down_refuses_before_sending(emulator: Emulator) -> None:
+    state = {"backend": "redis", "url": "redis://127.0.0.1:9/0", "timeout": 0.5}
+    client = _client(emulator, {"t": {"level": "team", "amount_usd": 1.0}}, state=state)
+    with pytest.raises(cosmara.StateStoreError, match=r"127\.0\.0\.1:9"):
+        client.chat(model=MODEL, messages=PROMPT, team="t")
+    assert emulator.request_count == 0  # a budget that cannot be checked is not spent from

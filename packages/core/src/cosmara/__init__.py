@@ -34,6 +34,7 @@ from cosmara._errors import (
     RequestRefusedError,
     RequestTimeoutError,
     RequestValidationError,
+    StateStoreError,
     UnknownModelError,
 )
 from cosmara._health import BreakerPolicy, TargetHealth
@@ -152,6 +153,7 @@ __all__ = [
     "Route",
     "Secret",
     "Stage",
+    "StateStoreError",
     "StreamAccumulator",
     "SystemMessage",
     "TargetHealth",

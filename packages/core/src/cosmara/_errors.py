@@ -8,6 +8,7 @@ Every failure a caller can see is one of these, whichever provider or surface pr
     ├── RequestValidationError          bad input, raised before any network call (also ValueError)
     │   └── UnknownModelError           unknown provider prefix or model name (also LookupError)
     ├── ClientClosedError               the client was closed (also RuntimeError)
+    ├── StateStoreError                 the shared state store (SQLite, Redis) failed
     ├── RequestRefusedError             a stage refused the request: a limit, a budget, a policy
     │   ├── BudgetExceededError         a budget's hard limit would be passed
     │   └── RateLimitExceededError      a configured rate limit, with retry_after
@@ -60,6 +61,7 @@ __all__ = [
     "RequestRefusedError",
     "RequestTimeoutError",
     "RequestValidationError",
+    "StateStoreError",
     "UnknownModelError",
 ]
 
@@ -87,6 +89,12 @@ class UnknownModelError(RequestValidationError, LookupError):
 class ClientClosedError(CosmaraError, RuntimeError):
     """The client was closed; calls in flight when it closed end with this error too, and
     never count against a provider's health."""
+
+
+class StateStoreError(CosmaraError):
+    """The store failed: Redis unreachable or refusing, SQLite file unwritable, or a lock held
+    by another process for longer than the configured timeout. Never carries credentials. A
+    request whose budgets or limits cannot be checked is not sent."""
 
 
 class RequestRefusedError(CosmaraError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from cosmara._errors import CosmaraError
+from cosmara._errors import StateStoreError
 
 __all__ = [
     "Admission",
@@ -18,11 +18,6 @@ __all__ = [
     "StateStoreError",
     "Take",
 ]
-
-
-class StateStoreError(CosmaraError):
-    """The store failed: Redis unreachable or refusing, SQLite file unwritable, or a lock held
-    by another process for longer than the configured timeout. Never carries credentials."""
 
 
 @dataclass(frozen=True)
