@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cosmara._errors import ConfigurationError
 from cosmara.cache._embedders import EmbedderFactory, embedder_named, verifier_named
 from cosmara.cache._exact import ExactCache
+from cosmara.cache._keys import scope_key
 from cosmara.cache._semantic import SemanticCache
 from cosmara.cache._settings import CacheSettings
 
@@ -63,10 +64,19 @@ class Cache:
         return found
 
     def clear(self, namespace: str | None = None, scope: str | None = None) -> int:
-        """Drop entries: of one namespace or all, of one scope (and those within it) or all.
-        Returns how many went."""
+        """Drop entries: of one namespace or all, of one scope and the scopes within it
+        (``"org:acme"`` clears ``org:acme/team:support`` too, never ``org:acme2``;
+        ``"global"`` everything) or all. Returns how many went.
+
+        Raises:
+            ConfigurationError: no namespace has that name.
+            RequestValidationError: ``scope`` is not ``global`` nor ``org:NAME[/team:NAME
+                [/user:NAME]]``.
+            StateStoreError: the store failed.
+        """
+        prefix = None if scope is None else scope_key(scope)
         names = [namespace] if namespace is not None else list(self.settings.namespaces)
-        return sum(self._plain(name).clear(scope) for name in names)
+        return sum(self._plain(name).clear(prefix) for name in names)
 
     def _plain(self, name: str) -> ExactCache:
         # Clearing needs no embedder: an exact view of the namespace's entries will do.

@@ -106,7 +106,7 @@ class SemanticCache(ExactCache):
     def clear(self, scope: str | None = None) -> int:
         dropped = super().clear(scope)
         with self._lock:  # the log still names them: lookups drop keys whose entry is gone
-            stale = [pair for pair in self._keys if scope is None or _within(pair[1], scope)]
+            stale = [pair for pair in self._keys if scope in (None, "*") or _within(pair[1], scope)]
         for partition, key in stale:
             self._forget(partition, key)
         return dropped
