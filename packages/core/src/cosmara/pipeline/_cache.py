@@ -76,11 +76,12 @@ class CacheStage(Stage):
         if call.kind != "chat":
             return None
         options = call.options
-        lookup, store = options.get("cache", True), not options.get("no_store", False)
-        if not isinstance(lookup, bool) or not isinstance(store, bool):
+        lookup, no_store = options.get("cache", True), options.get("no_store", False)
+        if not isinstance(lookup, bool) or not isinstance(no_store, bool):
             raise RequestValidationError("cache and no_store must be True or False")
-        name = options.get("cache_namespace") or self._cache.settings.namespace
-        if name not in self._cache.settings.namespaces:
+        store = not no_store
+        name = options.get("cache_namespace", self._cache.settings.namespace)
+        if not isinstance(name, str) or name not in self._cache.settings.namespaces:
             known = ", ".join(sorted(self._cache.settings.namespaces))
             raise RequestValidationError(f"cache_namespace {name!r} is not one of: {known}")
         namespace = self._cache.namespace(name)
