@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cosmara._errors import ConfigurationError
-from cosmara.cache._embedders import EmbedderFactory, embedder_named, verifier_named
+from cosmara.cache._embedders import (
+    EmbedderFactory,
+    check_names,
+    embedder_named,
+    verifier_named,
+)
 from cosmara.cache._exact import ExactCache
 from cosmara.cache._keys import scope_key
 from cosmara.cache._semantic import SemanticCache
@@ -22,7 +27,12 @@ __all__ = ["Cache"]
 
 class Cache:
     """A client's cache namespaces over one store; semantic ones are built on first use (an
-    embedder loads a model)."""
+    embedder loads a model).
+
+    Raises:
+        ConfigurationError: a semantic namespace names an embedder or verifier that does not
+            exist.
+    """
 
     def __init__(
         self,
@@ -40,6 +50,14 @@ class Cache:
         self._verifiers = dict(verifiers or {})
         self._embedders: dict[str, Embedder] = {}
         self._namespaces: dict[str, ExactCache] = {}
+        for namespace in settings.namespaces.values():
+            if namespace.type == "semantic":
+                check_names(
+                    namespace.embedder,
+                    namespace.verifier,
+                    self._embedder_factories,
+                    self._verifiers,
+                )
 
     def namespace(self, name: str) -> ExactCache:
         """Raises:
