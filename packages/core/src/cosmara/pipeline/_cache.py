@@ -3,8 +3,8 @@ stored on its way back.
 
 Per call: ``cache=False`` (no lookup), ``no_store=True`` (no write), ``cache_ttl=`` (seconds
 for the answer stored), ``cache_namespace=`` (another configured namespace). Only complete
-answers from a provider are stored: no errors, no interrupted streams, no answer of last
-resort, nothing a stage answered.
+answers from a provider are stored: no errors, no interrupted streams, no answer cut short by
+a content filter, no answer of last resort, nothing a stage answered.
 """
 
 from __future__ import annotations
@@ -113,7 +113,10 @@ class CacheStage(Stage):
         response = outcome.response
         if plan.lookup and response.cosmara is not None:
             response.cosmara.cache = "miss"
-        complete = all(choice.finish_reason for choice in response.choices)
+        complete = all(
+            choice.finish_reason and choice.finish_reason != "content_filter"
+            for choice in response.choices
+        )
         return plan if plan.store and complete and response.choices else None
 
     # --- answers ----------------------------------------------------------------------------
