@@ -5,26 +5,33 @@ Per call: ``cache=False`` (no lookup), ``no_store=True`` (no write), ``cache_ttl
 for the answer stored), ``cache_namespace=`` (another configured namespace). Only complete
 answers from a provider are stored: no errors, no interrupted streams, no answer cut short by
 a content filter, no answer of last resort, nothing a stage answered.
+
+A store (or an embedder) that fails on lookup is logged and the call goes on without the
+cache: a cache outage must not become a provider outage.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from cosmara._errors import RequestValidationError
+from cosmara._errors import ProviderError, RequestValidationError
 from cosmara._meta import CosmaraMeta, Route
 from cosmara._response import ChatResponse
 from cosmara.cache import Cache, Entry, ExactCache, Hit, Probe
 from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
+from cosmara.state import StateStoreError
 
 if TYPE_CHECKING:
     from cosmara._plugins import Plugins
 
 __all__ = ["CacheStage"]
+
+logger = logging.getLogger("cosmara.cache")
 
 
 @dataclass
@@ -48,14 +55,20 @@ class CacheStage(Stage):
         plan = self._plan(call)
         if plan is None or not plan.lookup:
             return None
-        hit = plan.namespace.lookup(plan.probe)
+        try:
+            hit = plan.namespace.lookup(plan.probe)
+        except (StateStoreError, ProviderError) as error:
+            return self._unavailable(call, plan, error)
         return None if hit is None else self._answer(call, plan, hit)
 
     async def abefore(self, call: Call) -> Any:
         plan = self._plan(call)
         if plan is None or not plan.lookup:
             return None
-        hit = await plan.namespace.alookup(plan.probe)
+        try:
+            hit = await plan.namespace.alookup(plan.probe)
+        except (StateStoreError, ProviderError) as error:
+            return self._unavailable(call, plan, error)
         return None if hit is None else self._answer(call, plan, hit)
 
     def after(self, call: Call, outcome: Outcome) -> None:
@@ -70,6 +83,15 @@ class CacheStage(Stage):
             entry = self._entry(call, plan, outcome.response)
             await plan.namespace.astore(plan.probe, entry, plan.ttl)
             self._stored(call, plan, outcome.response)
+
+    def _unavailable(self, call: Call, plan: _Plan, error: Exception) -> None:
+        """A store or embedder that fails must not fail the call: it goes on uncached."""
+        del call.notes[self]
+        logger.warning(
+            "cosmara cache namespace %r unavailable, the call goes on without it: %s",
+            plan.namespace.name,
+            error,
+        )
 
     # --- decisions --------------------------------------------------------------------------
     def _plan(self, call: Call) -> _Plan | None:
