@@ -58,11 +58,11 @@ class SemanticCache(ExactCache):
 
     def probe(self, request: ChatRequest, context: RequestContext) -> Probe | None:
         scope = scope_of(self.settings.scope, context)
+        key = exact_key(request, self.name, scope)
         parts = semantic_parts(request, self.name, scope, self.settings.embed)
         if parts is None:
-            return None  # not a question of text: the exact key still applies
+            return Probe(key)  # not a question of text: the exact key still applies
         partition, question = parts
-        key = exact_key(request, self.name, scope)
         return Probe(key, question, f"{self.embedder.name}|{partition}")
 
     def lookup(self, probe: Probe) -> Hit | None:
