@@ -91,6 +91,8 @@ class SemanticCache(ExactCache):
 
     def store(self, probe: Probe, entry: Entry, ttl: float | None) -> None:
         super().store(probe, entry, ttl)
+        if probe.vector is None and probe.question is not None:  # stored without a lookup
+            probe.vector = self.embedder.embed([probe.question])[0]
         record = self._record(probe)
         if record is not None:
             self._store.log.append(self._stream, record, max_len=self._bound * 2)
@@ -98,6 +100,8 @@ class SemanticCache(ExactCache):
 
     async def astore(self, probe: Probe, entry: Entry, ttl: float | None) -> None:
         await super().astore(probe, entry, ttl)
+        if probe.vector is None and probe.question is not None:  # stored without a lookup
+            probe.vector = (await self.embedder.aembed([probe.question]))[0]
         record = self._record(probe)
         if record is not None:
             await self._store.log.aappend(self._stream, record, max_len=self._bound * 2)
