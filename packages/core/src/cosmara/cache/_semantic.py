@@ -68,6 +68,7 @@ class SemanticCache(ExactCache):
     def lookup(self, probe: Probe) -> Hit | None:
         exact = super().lookup(probe)
         if exact is not None or probe.partition is None:
+            self._touch(probe.partition, probe.key, exact)
             return exact
         self._follow(self._store.log.read)
         assert probe.question is not None
@@ -77,6 +78,7 @@ class SemanticCache(ExactCache):
     async def alookup(self, probe: Probe) -> Hit | None:
         exact = await super().alookup(probe)
         if exact is not None or probe.partition is None:
+            self._touch(probe.partition, probe.key, exact)
             return exact
         await self._afollow()
         assert probe.question is not None
@@ -141,7 +143,9 @@ class SemanticCache(ExactCache):
         assert probe.question is not None
         if self._verifier is not None and not self._verifier.agrees(probe.question, question):
             return None
-        return Hit(entry, round(float(similarity), 4))
+        hit = Hit(entry, round(float(similarity), 4))
+        self._touch(probe.partition, key, hit)
+        return hit
 
     # --- the local index, following the store's log ---------------------------------------
     def _follow(self, read: Any) -> None:
@@ -190,6 +194,15 @@ class SemanticCache(ExactCache):
         while len(self._keys) > self._bound:  # the store evicts its oldest; so does the index
             (old_partition, old_key), _ = self._keys.popitem(last=False)
             self._index.remove(old_partition, old_key)
+
+    def _touch(self, partition: str | None, key: str, hit: Hit | None) -> None:
+        """A hit is a use: the store moves the entry up its LRU order, so does the index (else
+        it would drop, at its bound, an entry the store keeps)."""
+        if hit is None or partition is None:
+            return
+        with self._lock:
+            if (partition, key) in self._keys:
+                self._keys.move_to_end((partition, key))
 
     def _forget(self, partition: str, key: str) -> None:
         with self._lock:
