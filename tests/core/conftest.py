@@ -1,4 +1,5 @@
-"""Fixtures of the engine's tests: a real redis-server for the state stores and the cache.
+"""Fixtures of the engine's tests: a real redis-server for the state stores and the cache, and
+one LocalMiniLM for the semantic building blocks and the semantic cache.
 
 The Redis server is started by the session on a free loopback port in a temporary folder and
 stopped at the end. Without ``redis-server`` the Redis tests skip, except in CI (``CI=true``),
@@ -16,6 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from cosmara.semantic import LocalMiniLM
+
+
+@pytest.fixture(scope="session")
+def minilm() -> LocalMiniLM:
+    """Loading its weights is the slow part: once a session."""
+    return LocalMiniLM()
 
 
 def _free_port() -> int:
