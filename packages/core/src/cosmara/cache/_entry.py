@@ -32,7 +32,9 @@ class Entry:
             "question": self.question,
             "created": self.created,
         }
-        body = self.response.model_dump_json(exclude={"cosmara"}, exclude_none=True)
+        # Only the fields the answer came with: a hit must read exactly as the original did
+        # (a null the provider sent stays, a default it did not send stays unsent).
+        body = self.response.model_dump_json(exclude={"cosmara"}, exclude_unset=True)
         return json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body.encode()
 
     @classmethod
