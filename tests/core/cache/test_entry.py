@@ -44,12 +44,11 @@ def test_an_entry_round_trips_the_answer_as_it_came() -> None:
 
 def test_bytes_of_another_format_are_not_an_entry() -> None:
     response = ChatResponse.model_validate(WIRE)
-    good = Entry(response, None, "openai", "gpt-4o-mini").dumps()
-    head, _, body = good.partition(b"\n")
-    newer = json.dumps({**json.loads(head), "format": 99}).encode() + b"\n" + body
-    assert Entry.loads(newer) is None
-    assert Entry.loads(b"not json\n{}") is None
-    assert Entry.loads(head + b"\n{broken") is None
+    good = json.loads(Entry(response, None, "openai", "gpt-4o-mini").dumps())
+    assert Entry.loads(json.dumps({**good, "format": 99}).encode()) is None
+    assert Entry.loads(json.dumps({**good, "response": {"id": 1}}).encode()) is None
+    assert Entry.loads(b'{"format": 1, "cost_usd": 0.1}\n{"id": "x"}') is None  # version 1
+    assert Entry.loads(b"not json") is None
     assert Entry.loads(b"") is None
 
 
