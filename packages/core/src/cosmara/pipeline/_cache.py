@@ -50,6 +50,7 @@ class CacheStage(Stage):
     def __init__(self, cache: Cache, plugins: Plugins) -> None:
         self._cache = cache
         self._plugins = plugins
+        self._exact_routes: dict[str, Route] = {}  # one per namespace
 
     def before(self, call: Call) -> Any:
         plan = self._plan(call)
@@ -145,16 +146,16 @@ class CacheStage(Stage):
     def _answer(self, call: Call, plan: _Plan, hit: Hit) -> ChatResponse:
         entry = hit.entry
         response = entry.response
-        how = "exact" if hit.similarity is None else f"semantic (similarity {hit.similarity})"
-        response.cosmara = CosmaraMeta(
+        # Built without validation: every value is already typed (the entry was validated
+        # when read), and a hit is the path where microseconds count.
+        response.cosmara = CosmaraMeta.model_construct(
             provider=entry.provider,
             model=entry.model,
             cost_usd=0.0,
             cost_saved_usd=entry.cost_usd,
             latency_ms=round(call.elapsed_ms, 3),
-            route=Route(
-                strategy="cache", reason=f"{how} hit in cache namespace {plan.namespace.name!r}"
-            ),
+            attempts=[],
+            route=self._route(plan.namespace.name, hit.similarity),
             context=call.context,
             cache="hit",
             cache_similarity=hit.similarity,
@@ -168,6 +169,17 @@ class CacheStage(Stage):
             context=call.context,
         )
         return response
+
+    def _route(self, namespace: str, similarity: float | None) -> Route:
+        """Why a hit answered; an exact hit's is the same every time (and ``Route`` is frozen)."""
+        if similarity is not None:
+            reason = f"semantic (similarity {similarity}) hit in cache namespace {namespace!r}"
+            return Route.model_construct(strategy="cache", reason=reason)
+        route = self._exact_routes.get(namespace)
+        if route is None:
+            reason = f"exact hit in cache namespace {namespace!r}"
+            route = self._exact_routes[namespace] = Route(strategy="cache", reason=reason)
+        return route
 
     def _entry(self, call: Call, plan: _Plan, response: ChatResponse) -> Entry:
         meta = response.cosmara
