@@ -172,10 +172,13 @@ class SemanticCache(ExactCache):
             self._cursor = cursor
             try:
                 data = json.loads(record)
+                partition, key = data["partition"], data["key"]
+                if (partition, key) in self._keys:
+                    continue  # indexed already: this process stored it (the same question)
                 vector = _vector(data["vector"])
             except (ValueError, KeyError, TypeError):
                 continue  # another version's record: not ours to index
-            self._add_locked(data["partition"], data["key"], vector)
+            self._add_locked(partition, key, vector)
 
     def _add(self, partition: str | None, key: str, vector: Any) -> None:
         if partition is None or vector is None:
