@@ -1,6 +1,6 @@
-"""Budgets, rate limits and the ledger share the state stores' fixtures: a real redis-server
-for the session, and how child processes open the same store."""
+"""Budgets, rate limits and the ledger share the state stores' fixture for how a child process
+opens the same store (the session's redis-server comes from tests/core/conftest.py)."""
 
-from tests.core.state.conftest import redis_url, shared_backend
+from tests.core.state.conftest import shared_backend
 
-__all__ = ["redis_url", "shared_backend"]
+__all__ = ["shared_backend"]

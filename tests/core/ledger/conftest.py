@@ -15,7 +15,6 @@ import pytest
 from cosmara import BadRequestError, BudgetExceededError, Cosmara
 from cosmara.ledger import LedgerRow
 from cosmara.testing import Emulator, FakeClock, Fault
-from tests.core.state.conftest import redis_url  # noqa: F401 (the session's redis-server)
 
 HOSTILE = "<script>alert(1)</script>"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)

@@ -1,4 +1,5 @@
-"""``cosmara`` command line: an offline demo, a chat with real providers, usage reports."""
+"""``cosmara`` command line: an offline demo, a chat with real providers, usage reports, the
+cache's commands."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TextIO
 from cosmara._engine import Cosmara
 from cosmara._errors import CosmaraError
 from cosmara._response import ChatResponse
+from cosmara.cache import _cli as cache_cli
 from cosmara.ledger._command import add_usage_command, run_usage
 
 __all__ = ["main"]
@@ -28,12 +30,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     chat.add_argument("--config", help="path of a cosmara.toml")
     chat.add_argument("--fallback", action="append", default=[], help="model to try next")
     add_usage_command(commands)
+    cache_cli.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "usage":
             return run_usage(args, out)
         if args.command == "demo":
             return _demo(out)
+        if args.command == "cache":
+            return cache_cli.run(args, out)
         return _chat(args.prompt, args.model, args.fallback, args.config, out)
     except CosmaraError as error:
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)

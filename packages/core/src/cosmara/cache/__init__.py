@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cosmara.cache._embedders import EngineEmbedder
     from cosmara.cache._entry import Entry
     from cosmara.cache._exact import ExactCache, Hit, Probe
-    from cosmara.cache._keys import VERSION, exact_key, scope_of, semantic_parts
+    from cosmara.cache._keys import VERSION, exact_key, scope_key, scope_of, semantic_parts
     from cosmara.cache._semantic import SemanticCache
 
 # What a configuration needs (the settings) loads with it; the cache itself when a client
@@ -31,6 +31,7 @@ _LAZY = {
     "Probe": "cosmara.cache._exact",
     "VERSION": "cosmara.cache._keys",
     "exact_key": "cosmara.cache._keys",
+    "scope_key": "cosmara.cache._keys",
     "scope_of": "cosmara.cache._keys",
     "semantic_parts": "cosmara.cache._keys",
     "SemanticCache": "cosmara.cache._semantic",
@@ -61,6 +62,7 @@ __all__ = [
     "Scope",
     "SemanticCache",
     "exact_key",
+    "scope_key",
     "scope_of",
     "semantic_parts",
 ]

@@ -6,8 +6,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from cosmara._errors import ConfigurationError
-from cosmara.cache._embedders import EmbedderFactory, embedder_named, verifier_named
+from cosmara.cache._embedders import (
+    EmbedderFactory,
+    check_names,
+    embedder_named,
+    verifier_named,
+)
 from cosmara.cache._exact import ExactCache
+from cosmara.cache._keys import scope_key
 from cosmara.cache._semantic import SemanticCache
 from cosmara.cache._settings import CacheSettings
 
@@ -21,7 +27,12 @@ __all__ = ["Cache"]
 
 class Cache:
     """A client's cache namespaces over one store; semantic ones are built on first use (an
-    embedder loads a model)."""
+    embedder loads a model).
+
+    Raises:
+        ConfigurationError: a semantic namespace names an embedder or verifier that does not
+            exist.
+    """
 
     def __init__(
         self,
@@ -39,6 +50,14 @@ class Cache:
         self._verifiers = dict(verifiers or {})
         self._embedders: dict[str, Embedder] = {}
         self._namespaces: dict[str, ExactCache] = {}
+        for namespace in settings.namespaces.values():
+            if namespace.type == "semantic":
+                check_names(
+                    namespace.embedder,
+                    namespace.verifier,
+                    self._embedder_factories,
+                    self._verifiers,
+                )
 
     def namespace(self, name: str) -> ExactCache:
         """Raises:
@@ -63,10 +82,19 @@ class Cache:
         return found
 
     def clear(self, namespace: str | None = None, scope: str | None = None) -> int:
-        """Drop entries: of one namespace or all, of one scope (and those within it) or all.
-        Returns how many went."""
+        """Drop entries: of one namespace or all, of one scope and the scopes within it
+        (``"org:acme"`` clears ``org:acme/team:support`` too, never ``org:acme2``;
+        ``"global"`` everything) or all. Returns how many went.
+
+        Raises:
+            ConfigurationError: no namespace has that name.
+            RequestValidationError: ``scope`` is not ``global`` nor ``org:NAME[/team:NAME
+                [/user:NAME]]``.
+            StateStoreError: the store failed.
+        """
+        prefix = None if scope is None else scope_key(scope)
         names = [namespace] if namespace is not None else list(self.settings.namespaces)
-        return sum(self._plain(name).clear(scope) for name in names)
+        return sum(self._plain(name).clear(prefix) for name in names)
 
     def _plain(self, name: str) -> ExactCache:
         # Clearing needs no embedder: an exact view of the namespace's entries will do.

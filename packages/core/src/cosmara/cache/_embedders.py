@@ -16,14 +16,32 @@ if TYPE_CHECKING:
     from cosmara._engine import Cosmara
     from cosmara.semantic import Embedder, Verifier
 
-__all__ = ["EngineEmbedder", "embedder_named", "verifier_named"]
+__all__ = ["EngineEmbedder", "check_names", "embedder_named", "verifier_named"]
 
 EmbedderFactory = Callable[["Cosmara"], "Embedder"]
+
+
+def check_names(
+    embedder: str, verifier: str, embedders: Mapping[str, Any], verifiers: Mapping[str, Any]
+) -> None:
+    """Whether a semantic namespace's embedder and verifier exist, without building them (an
+    embedder loads a model): a client with a misspelt one fails when it is made.
+
+    Raises:
+        ConfigurationError: no embedder or no verifier has that name.
+    """
+    if embedder not in embedders and embedder != "local" and "/" not in embedder:
+        known = ", ".join(["local", "a provider/model embedding model", *sorted(embedders)])
+        raise ConfigurationError(f"unknown cache embedder {embedder!r}; use {known}")
+    if verifier not in verifiers and verifier not in ("builtin", "none"):
+        known = ", ".join(["builtin", "none", *sorted(verifiers)])
+        raise ConfigurationError(f"unknown cache verifier {verifier!r}; use {known}")
 
 
 def embedder_named(name: str, engine: Cosmara, plugins: Mapping[str, EmbedderFactory]) -> Embedder:
     """Raises:
     ConfigurationError: no embedder has that name, or its extra is not installed."""
+    check_names(name, "none", plugins, {})
     factory = plugins.get(name)
     if factory is not None:
         return factory(engine)
@@ -31,25 +49,20 @@ def embedder_named(name: str, engine: Cosmara, plugins: Mapping[str, EmbedderFac
         from cosmara.semantic import LocalMiniLM
 
         return LocalMiniLM()
-    if "/" in name:
-        return EngineEmbedder(engine, name)
-    known = ", ".join(["local", "a provider/model embedding model", *sorted(plugins)])
-    raise ConfigurationError(f"unknown cache embedder {name!r}; use {known}")
+    return EngineEmbedder(engine, name)
 
 
 def verifier_named(name: str, plugins: Mapping[str, Verifier]) -> Verifier | None:
     """Raises:
     ConfigurationError: no verifier has that name."""
+    check_names("local", name, {}, plugins)
     if name in plugins:
         return plugins[name]
     if name == "builtin":
         from cosmara.semantic import DetailVerifier
 
         return DetailVerifier()
-    if name == "none":
-        return None
-    known = ", ".join(["builtin", "none", *sorted(plugins)])
-    raise ConfigurationError(f"unknown cache verifier {name!r}; use {known}")
+    return None
 
 
 class EngineEmbedder:

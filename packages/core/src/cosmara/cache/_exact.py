@@ -68,9 +68,10 @@ class ExactCache:
 
     def clear(self, scope: str | None = None) -> int:
         """Drop the namespace's entries, or those of one scope and the scopes within it
-        (``org:acme`` covers ``org:acme/team:support``, not ``org:acme2``)."""
+        (``org:acme`` covers ``org:acme/team:support``, not ``org:acme2``; ``*``, the global
+        scope, covers every one). ``scope`` is as keys begin (``scope_key``)."""
         kv = self._store.kv
-        if scope is None:
+        if scope is None or scope == "*":
             return kv.clear(self._space)
         return kv.clear(self._space, prefix=f"{scope}|") + kv.clear(self._space, prefix=f"{scope}/")
 

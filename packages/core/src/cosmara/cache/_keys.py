@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from cosmara._context import RequestContext
+from cosmara._errors import RequestValidationError
 from cosmara._messages import ChatRequest, TextPart, UserMessage
 from cosmara.cache._settings import Scope
 
-__all__ = ["VERSION", "exact_key", "scope_of", "semantic_parts"]
+__all__ = ["VERSION", "exact_key", "scope_key", "scope_of", "semantic_parts"]
 
 VERSION = 1
 _LEVELS = ("org", "team", "user")
@@ -34,6 +35,32 @@ def scope_of(scope: Scope, context: RequestContext) -> str:
     return "/".join(
         f"{level}:{quote(getattr(context, level) or '', safe='')}" for level in _LEVELS[:depth]
     )
+
+
+def scope_key(written: str) -> str:
+    """A scope as people write it (``global``, ``org:acme``, ``org:acme/team:support``,
+    ``org:acme/team:support/user:ana``) as the keys of its entries begin.
+
+    Raises:
+        RequestValidationError: not a scope: levels out of order, missing or empty names.
+    """
+    if not isinstance(written, str):
+        raise RequestValidationError(f"a scope is a string, not {type(written).__name__}")
+    if written in ("global", "*"):
+        return "*"
+    parts = written.split("/")
+    if len(parts) > len(_LEVELS):
+        raise RequestValidationError(f"scope {written!r} has more than org, team and user")
+    quoted = []
+    for part, level in zip(parts, _LEVELS, strict=False):
+        given, colon, name = part.partition(":")
+        if given != level or not colon or not name:
+            expected = "/".join(f"{level}:NAME" for level in _LEVELS[: len(parts)])
+            raise RequestValidationError(
+                f"scope {written!r} is not 'global' nor of the form {expected!r}"
+            )
+        quoted.append(f"{level}:{quote(name, safe='')}")
+    return "/".join(quoted)
 
 
 def exact_key(request: ChatRequest, namespace: str, scope: str) -> str:

@@ -58,16 +58,17 @@ class SemanticCache(ExactCache):
 
     def probe(self, request: ChatRequest, context: RequestContext) -> Probe | None:
         scope = scope_of(self.settings.scope, context)
+        key = exact_key(request, self.name, scope)
         parts = semantic_parts(request, self.name, scope, self.settings.embed)
         if parts is None:
-            return None  # not a question of text: the exact key still applies
+            return Probe(key)  # not a question of text: the exact key still applies
         partition, question = parts
-        key = exact_key(request, self.name, scope)
         return Probe(key, question, f"{self.embedder.name}|{partition}")
 
     def lookup(self, probe: Probe) -> Hit | None:
         exact = super().lookup(probe)
         if exact is not None or probe.partition is None:
+            self._touch(probe.partition, probe.key, exact)
             return exact
         self._follow(self._store.log.read)
         assert probe.question is not None
@@ -77,6 +78,7 @@ class SemanticCache(ExactCache):
     async def alookup(self, probe: Probe) -> Hit | None:
         exact = await super().alookup(probe)
         if exact is not None or probe.partition is None:
+            self._touch(probe.partition, probe.key, exact)
             return exact
         await self._afollow()
         assert probe.question is not None
@@ -91,6 +93,8 @@ class SemanticCache(ExactCache):
 
     def store(self, probe: Probe, entry: Entry, ttl: float | None) -> None:
         super().store(probe, entry, ttl)
+        if probe.vector is None and probe.question is not None:  # stored without a lookup
+            probe.vector = self.embedder.embed([probe.question])[0]
         record = self._record(probe)
         if record is not None:
             self._store.log.append(self._stream, record, max_len=self._bound * 2)
@@ -98,6 +102,8 @@ class SemanticCache(ExactCache):
 
     async def astore(self, probe: Probe, entry: Entry, ttl: float | None) -> None:
         await super().astore(probe, entry, ttl)
+        if probe.vector is None and probe.question is not None:  # stored without a lookup
+            probe.vector = (await self.embedder.aembed([probe.question]))[0]
         record = self._record(probe)
         if record is not None:
             await self._store.log.aappend(self._stream, record, max_len=self._bound * 2)
@@ -106,7 +112,7 @@ class SemanticCache(ExactCache):
     def clear(self, scope: str | None = None) -> int:
         dropped = super().clear(scope)
         with self._lock:  # the log still names them: lookups drop keys whose entry is gone
-            stale = [pair for pair in self._keys if scope is None or _within(pair[1], scope)]
+            stale = [pair for pair in self._keys if scope in (None, "*") or _within(pair[1], scope)]
         for partition, key in stale:
             self._forget(partition, key)
         return dropped
@@ -137,7 +143,9 @@ class SemanticCache(ExactCache):
         assert probe.question is not None
         if self._verifier is not None and not self._verifier.agrees(probe.question, question):
             return None
-        return Hit(entry, round(float(similarity), 4))
+        hit = Hit(entry, round(float(similarity), 4))
+        self._touch(probe.partition, key, hit)
+        return hit
 
     # --- the local index, following the store's log ---------------------------------------
     def _follow(self, read: Any) -> None:
@@ -164,10 +172,13 @@ class SemanticCache(ExactCache):
             self._cursor = cursor
             try:
                 data = json.loads(record)
+                partition, key = data["partition"], data["key"]
+                if (partition, key) in self._keys:
+                    continue  # indexed already: this process stored it (the same question)
                 vector = _vector(data["vector"])
             except (ValueError, KeyError, TypeError):
                 continue  # another version's record: not ours to index
-            self._add_locked(data["partition"], data["key"], vector)
+            self._add_locked(partition, key, vector)
 
     def _add(self, partition: str | None, key: str, vector: Any) -> None:
         if partition is None or vector is None:
@@ -186,6 +197,15 @@ class SemanticCache(ExactCache):
         while len(self._keys) > self._bound:  # the store evicts its oldest; so does the index
             (old_partition, old_key), _ = self._keys.popitem(last=False)
             self._index.remove(old_partition, old_key)
+
+    def _touch(self, partition: str | None, key: str, hit: Hit | None) -> None:
+        """A hit is a use: the store moves the entry up its LRU order, so does the index (else
+        it would drop, at its bound, an entry the store keeps)."""
+        if hit is None or partition is None:
+            return
+        with self._lock:
+            if (partition, key) in self._keys:
+                self._keys.move_to_end((partition, key))
 
     def _forget(self, partition: str, key: str) -> None:
         with self._lock:

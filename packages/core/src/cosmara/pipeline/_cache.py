@@ -3,28 +3,35 @@ stored on its way back.
 
 Per call: ``cache=False`` (no lookup), ``no_store=True`` (no write), ``cache_ttl=`` (seconds
 for the answer stored), ``cache_namespace=`` (another configured namespace). Only complete
-answers from a provider are stored: no errors, no interrupted streams, no answer of last
-resort, nothing a stage answered.
+answers from a provider are stored: no errors, no interrupted streams, no answer cut short by
+a content filter, no answer of last resort, nothing a stage answered.
+
+A store (or an embedder) that fails on lookup is logged and the call goes on without the
+cache: a cache outage must not become a provider outage.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
-from cosmara._errors import RequestValidationError
+from cosmara._errors import ProviderError, RequestValidationError
 from cosmara._meta import CosmaraMeta, Route
 from cosmara._response import ChatResponse
 from cosmara.cache import Cache, Entry, ExactCache, Hit, Probe
 from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
+from cosmara.state import StateStoreError
 
 if TYPE_CHECKING:
     from cosmara._plugins import Plugins
 
 __all__ = ["CacheStage"]
+
+logger = logging.getLogger("cosmara.cache")
 
 
 @dataclass
@@ -43,19 +50,26 @@ class CacheStage(Stage):
     def __init__(self, cache: Cache, plugins: Plugins) -> None:
         self._cache = cache
         self._plugins = plugins
+        self._exact_routes: dict[str, Route] = {}  # one per namespace
 
     def before(self, call: Call) -> Any:
         plan = self._plan(call)
         if plan is None or not plan.lookup:
             return None
-        hit = plan.namespace.lookup(plan.probe)
+        try:
+            hit = plan.namespace.lookup(plan.probe)
+        except (StateStoreError, ProviderError) as error:
+            return self._unavailable(call, plan, error)
         return None if hit is None else self._answer(call, plan, hit)
 
     async def abefore(self, call: Call) -> Any:
         plan = self._plan(call)
         if plan is None or not plan.lookup:
             return None
-        hit = await plan.namespace.alookup(plan.probe)
+        try:
+            hit = await plan.namespace.alookup(plan.probe)
+        except (StateStoreError, ProviderError) as error:
+            return self._unavailable(call, plan, error)
         return None if hit is None else self._answer(call, plan, hit)
 
     def after(self, call: Call, outcome: Outcome) -> None:
@@ -71,16 +85,26 @@ class CacheStage(Stage):
             await plan.namespace.astore(plan.probe, entry, plan.ttl)
             self._stored(call, plan, outcome.response)
 
+    def _unavailable(self, call: Call, plan: _Plan, error: Exception) -> None:
+        """A store or embedder that fails must not fail the call: it goes on uncached."""
+        del call.notes[self]
+        logger.warning(
+            "cosmara cache namespace %r unavailable, the call goes on without it: %s",
+            plan.namespace.name,
+            error,
+        )
+
     # --- decisions --------------------------------------------------------------------------
     def _plan(self, call: Call) -> _Plan | None:
         if call.kind != "chat":
             return None
         options = call.options
-        lookup, store = options.get("cache", True), not options.get("no_store", False)
-        if not isinstance(lookup, bool) or not isinstance(store, bool):
+        lookup, no_store = options.get("cache", True), options.get("no_store", False)
+        if not isinstance(lookup, bool) or not isinstance(no_store, bool):
             raise RequestValidationError("cache and no_store must be True or False")
-        name = options.get("cache_namespace") or self._cache.settings.namespace
-        if name not in self._cache.settings.namespaces:
+        store = not no_store
+        name = options.get("cache_namespace", self._cache.settings.namespace)
+        if not isinstance(name, str) or name not in self._cache.settings.namespaces:
             known = ", ".join(sorted(self._cache.settings.namespaces))
             raise RequestValidationError(f"cache_namespace {name!r} is not one of: {known}")
         namespace = self._cache.namespace(name)
@@ -112,23 +136,26 @@ class CacheStage(Stage):
         response = outcome.response
         if plan.lookup and response.cosmara is not None:
             response.cosmara.cache = "miss"
-        complete = all(choice.finish_reason for choice in response.choices)
+        complete = all(
+            choice.finish_reason and choice.finish_reason != "content_filter"
+            for choice in response.choices
+        )
         return plan if plan.store and complete and response.choices else None
 
     # --- answers ----------------------------------------------------------------------------
     def _answer(self, call: Call, plan: _Plan, hit: Hit) -> ChatResponse:
         entry = hit.entry
         response = entry.response
-        how = "exact" if hit.similarity is None else f"semantic (similarity {hit.similarity})"
-        response.cosmara = CosmaraMeta(
+        # Built without validation: every value is already typed (the entry was validated
+        # when read), and a hit is the path where microseconds count.
+        response.cosmara = CosmaraMeta.model_construct(
             provider=entry.provider,
             model=entry.model,
             cost_usd=0.0,
             cost_saved_usd=entry.cost_usd,
             latency_ms=round(call.elapsed_ms, 3),
-            route=Route(
-                strategy="cache", reason=f"{how} hit in cache namespace {plan.namespace.name!r}"
-            ),
+            attempts=[],
+            route=self._route(plan.namespace.name, hit.similarity),
             context=call.context,
             cache="hit",
             cache_similarity=hit.similarity,
@@ -142,6 +169,17 @@ class CacheStage(Stage):
             context=call.context,
         )
         return response
+
+    def _route(self, namespace: str, similarity: float | None) -> Route:
+        """Why a hit answered; an exact hit's is the same every time (and ``Route`` is frozen)."""
+        if similarity is not None:
+            reason = f"semantic (similarity {similarity}) hit in cache namespace {namespace!r}"
+            return Route.model_construct(strategy="cache", reason=reason)
+        route = self._exact_routes.get(namespace)
+        if route is None:
+            reason = f"exact hit in cache namespace {namespace!r}"
+            route = self._exact_routes[namespace] = Route(strategy="cache", reason=reason)
+        return route
 
     def _entry(self, call: Call, plan: _Plan, response: ChatResponse) -> Entry:
         meta = response.cosmara
