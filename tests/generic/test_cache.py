@@ -51,8 +51,10 @@ def test_an_identical_second_call_is_answered_from_the_cache(
     assert second.choices[0].message.content == first.choices[0].message.content
     assert second.usage == first.usage
     assert raw.headers["x-cosmara-cost-usd"] == "0.0"
+    assert raw.headers["x-cosmara-cache"] == "hit"
     assert len(hits.saved) == 1
     assert hits.saved[0]
+    assert float(raw.headers["x-cosmara-cost-saved-usd"]) == hits.saved[0]
 
 
 def test_a_stream_is_answered_from_the_cache(

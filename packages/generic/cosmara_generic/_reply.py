@@ -33,7 +33,8 @@ class Reply:
 
 
 def meta_headers(meta: cosmara.CosmaraMeta | None) -> dict[str, str]:
-    """Cosmara's account of a call as response headers: who served it and what it cost."""
+    """Cosmara's account of a call as response headers: who served it, what it cost, and
+    what it saved (a cache hit, a budget's downgrade)."""
     if meta is None:
         return {}
     headers = {
@@ -44,6 +45,12 @@ def meta_headers(meta: cosmara.CosmaraMeta | None) -> dict[str, str]:
     }
     if meta.cost_usd is not None:
         headers[COST_HEADER] = repr(meta.cost_usd)
+    if meta.cache is not None:
+        headers["x-cosmara-cache"] = meta.cache  # hit or miss
+    if meta.cost_saved_usd:
+        headers["x-cosmara-cost-saved-usd"] = repr(meta.cost_saved_usd)
+    if meta.downgraded_from is not None:
+        headers["x-cosmara-downgraded-from"] = meta.downgraded_from
     return headers
 
 

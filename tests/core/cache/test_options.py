@@ -140,3 +140,17 @@ def test_options_are_never_sent_to_the_provider(make_memory: Make, emulator: Emu
     ask(client, cache=True, no_store=False, cache_ttl=30, cache_namespace="other")
     body = emulator.requests[-1].json
     assert not {"cache", "no_store", "cache_ttl", "cache_namespace"} & set(body)
+
+
+@pytest.mark.parametrize("config", [{}, {"cache": {"enabled": False}}], ids=["none", "off"])
+def test_a_client_without_a_cache_never_sends_its_options(
+    emulator: Emulator, config: dict[str, Any]
+) -> None:
+    from cosmara import Cosmara
+
+    providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    client = Cosmara({"providers": providers, **config}, load_entry_points=False)
+    options = {"cache": False, "no_store": True, "cache_ttl": 5, "cache_namespace": "x"}
+    client.chat(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}], **options)
+    body = emulator.requests[-1].json
+    assert not set(options) & set(body)

@@ -46,6 +46,7 @@ from cosmara.pipeline import (
     Validate,
 )
 from cosmara.pipeline._spend import SpendStage
+from cosmara.pipeline._validate import CACHE_OPTIONS
 from cosmara.state import open_store
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class Cosmara:
             self.config,
             self._context,
             clock.monotonic,
-            option_names=[name for stage in stages for name in stage.options],
+            option_names=[*CACHE_OPTIONS, *(name for stage in stages for name in stage.options)],
         )
         self._pipeline = Pipeline(
             stages,

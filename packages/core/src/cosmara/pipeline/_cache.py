@@ -24,6 +24,7 @@ from cosmara._response import ChatResponse
 from cosmara.cache import Cache, Entry, ExactCache, Hit, Probe
 from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
+from cosmara.pipeline._validate import CACHE_OPTIONS
 from cosmara.state import StateStoreError
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class _Plan:
 
 class CacheStage(Stage):
     name = "cache"
-    options = frozenset({"cache", "no_store", "cache_ttl", "cache_namespace"})
+    options = CACHE_OPTIONS
 
     def __init__(self, cache: Cache, plugins: Plugins) -> None:
         self._cache = cache

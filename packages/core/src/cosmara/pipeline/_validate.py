@@ -18,7 +18,11 @@ from cosmara._retry import MAX_RETRIES, RetryPolicy
 from cosmara._timeouts import Timeouts
 from cosmara.pipeline._call import Call
 
-__all__ = ["Validate"]
+__all__ = ["CACHE_OPTIONS", "Validate"]
+
+# The cache stage's per-call options: taken out of every call, so a client without a cache
+# (or with it turned off) ignores them instead of sending them on to a provider.
+CACHE_OPTIONS = frozenset({"cache", "no_store", "cache_ttl", "cache_namespace"})
 
 _Request = TypeVar("_Request", ChatRequest, EmbeddingRequest)
 _CONTEXT_KEYS = ("org", "team", "tags", "metadata")  # ``user`` is also a request field

@@ -33,7 +33,8 @@ logger = logging.getLogger("cosmara.semantic")
 # Measured with benchmarks/semantic_index.py (384 dimensions, the 2-core reference machine, three
 # runs): exact search wins up to a few thousand vectors (43-75 us against 123-232 us at 1,000),
 # the two are even at 8,000-10,000 (about 0.4-0.6 ms each), and HNSW wins every time from 16,000
-# (about 0.5-0.6 ms against several ms, 1 ms against 40+ ms at 100,000). See docs/semantic.md.
+# (about 0.5-0.6 ms against several ms, 1 ms against 40+ ms at 100,000). See docs/benchmarks.md
+# (Semantic index and embedder).
 HNSW_FROM = 10_000
 
 
