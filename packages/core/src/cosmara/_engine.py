@@ -33,8 +33,6 @@ from cosmara._stream import ChatChunk
 from cosmara._timeouts import Timeouts
 from cosmara._tokens import TokenCounter
 from cosmara._transport import Transport
-from cosmara.budgets import Budgets, Webhook
-from cosmara.ledger import Ledger
 from cosmara.pipeline import (
     Attempts,
     Call,
@@ -45,12 +43,12 @@ from cosmara.pipeline import (
     Stage,
     Validate,
 )
-from cosmara.pipeline._spend import SpendStage
 from cosmara.pipeline._validate import CACHE_OPTIONS
-from cosmara.state import open_store
 
 if TYPE_CHECKING:
+    from cosmara.budgets import Budgets, Webhook
     from cosmara.cache import Cache
+    from cosmara.ledger import Ledger
     from cosmara.state import StateStore
 
 __all__ = ["Cosmara"]
@@ -131,13 +129,8 @@ class Cosmara:
         # Shared state opens only when a stage needs it: memory by default, SQLite or Redis.
         self._state: StateStore | None = None
         self._route = Route(self._router, self._groups, self._tokens, self.config.fallbacks)
-        self.budgets = Budgets(
-            self.config.budgets, self.config.budget, lambda: self.state, now=clock.now
-        )
-        options = self.config.budget
-        self._webhook = (
-            Webhook(options.webhook, options.webhook_headers) if options.webhook else None
-        )
+        self.budgets: Budgets = _budgets(self.config, lambda: self.state, clock)
+        self._webhook: Webhook | None = _webhook(self.config)
         self.cache: Cache | None = None
         self.ledger: Ledger | None = None
         stages = self.plugins.placed_stages(self._builtin_stages())
@@ -231,6 +224,8 @@ class Cosmara:
         """The shared-state store (``[state]``), opened on first use."""
         if self._state is None:
             clock = self._clock
+            from cosmara.state import open_store
+
             self._state = open_store(self.config.state, clock=clock.time)
         return self._state
 
@@ -329,6 +324,7 @@ class Cosmara:
         config, clock = self.config, self._clock
         stages: list[Stage] = [Events(self.plugins)]
         if config.ledger.enabled:
+            from cosmara.ledger import Ledger
             from cosmara.pipeline._ledger import LedgerStage
 
             self.ledger = Ledger(self.state, max_rows=config.ledger.max_rows)
@@ -348,6 +344,8 @@ class Cosmara:
             )
             stages.append(CacheStage(self.cache, self.plugins))
         stages.append(self._route)
+        from cosmara.pipeline._spend import SpendStage
+
         stages.append(
             SpendStage(
                 budgets=self.budgets,
@@ -380,6 +378,21 @@ class Cosmara:
     def _content_filter_targets(self) -> tuple[Target, ...]:
         names = self.config.content_filter_fallbacks
         return self._router.plan(names[0], names[1:]).targets if names else ()
+
+
+def _budgets(config: CosmaraConfig, store: Any, clock: Clock) -> Budgets:
+    from cosmara.budgets import Budgets
+
+    return Budgets(config.budgets, config.budget, store, now=clock.now)
+
+
+def _webhook(config: CosmaraConfig) -> Webhook | None:
+    options = config.budget
+    if not options.webhook:
+        return None
+    from cosmara.budgets import Webhook
+
+    return Webhook(options.webhook, options.webhook_headers)
 
 
 def _build_catalog(config: CosmaraConfig) -> Catalog:

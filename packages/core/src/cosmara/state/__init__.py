@@ -12,8 +12,9 @@ package loads neither sqlite3 nor redis: a backend loads its library when it is 
 >>> store.counters.reserve(0.25, [Hold("budget:team:support", limit=10.0)], lease=60)
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cosmara._lazy import lazy_exports
 from cosmara.state._settings import StateSettings, open_store
 from cosmara.state._types import (
     Admission,
@@ -51,15 +52,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cosmara.state' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
