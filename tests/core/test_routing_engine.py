@@ -46,6 +46,8 @@ def _client(emulator: Emulator, clock: FakeClock | None = None, **config: Any) -
         name: {"base_url": emulator.base_url, "api_key": f"{name}-test-key-0000"}
         for name in ("openai", "groq", "deepseek")
     }
+    # No retries: one failed attempt per target.
+    config = {"retry": {"max_retries": 0}, **config}
     return Cosmara(
         {"providers": providers, **config}, clock=clock or FakeClock(), load_entry_points=False
     )

@@ -142,6 +142,8 @@ class AttemptLoop:
             return False
         if self._retries >= self._retry.max_retries or not self._retry.should_retry(error):
             return False
+        if error.code == POOL_EXHAUSTED:
+            return False  # it already waited its pool timeout: the next target, at once
         delay = self._retry.delay(self._retries + 1, error)
         if self._out_of_time(after=delay):
             return False  # the wait would outlast the call: the next target may still answer
