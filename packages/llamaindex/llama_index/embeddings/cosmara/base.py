@@ -151,11 +151,11 @@ def build_client(
     if api_key is None:
         return CosmaraClient(config)
     loaded = CosmaraConfig.load(config)
-    provider, sep, _ = (model or "").partition("/")
+    provider, sep, _ = (model or loaded.default_model or "").partition("/")
     if not sep:
         raise ConfigurationError(
-            "api_key needs model='provider/model' to know which provider it is for; "
-            "for aliases, set keys per provider in config"
+            "api_key needs model='provider/model' (or a default_model of that form) to know "
+            "which provider it is for; for aliases, set keys per provider in config"
         )
     current = loaded.providers.get(provider) or ProviderSettings()
     # model_copy keeps the other settings (and other Secrets) as they are, unmasked.
