@@ -1,0 +1,216 @@
+"""One rule for every surface: the core, LangChain, LlamaIndex, ``Ask`` and the OpenAI-shaped
+client pick the same model, read the same environment and retry the same way, because each
+only translates and the engine decides.
+
+Each surface is an adapter below: built from an engine configuration (or a ready engine) and
+asked one question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+import cosmara
+import cosmara_generic
+from cosmara import Cosmara
+from cosmara.testing import Emulator, FakeClock, Fault
+from cosmara_generic import Ask
+from langchain_cosmara import ChatCosmara, CosmaraEmbeddings
+from llama_index.core.llms import ChatMessage
+from llama_index.embeddings.cosmara import CosmaraEmbedding
+from llama_index.llms.cosmara import Cosmara as LlamaCosmara
+
+HI = [{"role": "user", "content": "Hi"}]
+ENV = ("OPENAI_", "AZURE_OPENAI_", "COSMARA_CONFIG")
+
+# A surface: (how it is built: {"config": ...} or {"client": ...} plus options, model) -> text
+Chat = Callable[[dict[str, Any], "str | None"], str]
+Embed = Callable[[dict[str, Any], str], list[float]]
+
+
+def _core(build: dict[str, Any], model: str | None) -> str:
+    options = dict(build)
+    engine = options.pop("client", None) or Cosmara(options.pop("config"))
+    named = {} if model is None else {"model": model}
+    return engine.chat(messages=HI, **named, **options).text or ""
+
+
+def _langchain(build: dict[str, Any], model: str | None) -> str:
+    return str(ChatCosmara(model=model, **build).invoke([HumanMessage("Hi")]).content)
+
+
+def _llamaindex(build: dict[str, Any], model: str | None) -> str:
+    llm = LlamaCosmara(model, **build)
+    return llm.chat([ChatMessage(role="user", content="Hi")]).message.content or ""
+
+
+def _ask(build: dict[str, Any], model: str | None) -> str:
+    return Ask(model, **build)("Hi")
+
+
+def _openai_sdk(build: dict[str, Any], model: str | None) -> str:
+    assert model is not None, "the SDK always names a model"
+    client = cosmara_generic.OpenAI(**build)
+    completion = client.chat.completions.create(model=model, messages=HI)  # type: ignore[arg-type]
+    return completion.choices[0].message.content or ""
+
+
+CHAT: dict[str, Chat] = {
+    "core": _core,
+    "langchain": _langchain,
+    "llamaindex": _llamaindex,
+    "ask": _ask,
+    "openai-sdk": _openai_sdk,
+}
+MODEL_OPTIONAL = [name for name in CHAT if name != "openai-sdk"]
+
+
+def _core_embed(build: dict[str, Any], model: str) -> list[float]:
+    engine = build.get("client") or Cosmara(build["config"])
+    return engine.embed(model=model, input=["Hi"]).vectors[0]
+
+
+def _langchain_embed(build: dict[str, Any], model: str) -> list[float]:
+    return CosmaraEmbeddings(model=model, **build).embed_query("Hi")
+
+
+def _llamaindex_embed(build: dict[str, Any], model: str) -> list[float]:
+    return CosmaraEmbedding(model, **build).get_query_embedding("Hi")
+
+
+def _openai_sdk_embed(build: dict[str, Any], model: str) -> list[float]:
+    client = cosmara_generic.OpenAI(**build)
+    return list(client.embeddings.create(model=model, input="Hi").data[0].embedding)
+
+
+EMBED: dict[str, Embed] = {
+    "core": _core_embed,
+    "langchain": _langchain_embed,
+    "llamaindex": _llamaindex_embed,
+    "openai-sdk": _openai_sdk_embed,
+}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No provider variable of the machine running the tests leaks in."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(ENV):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def _providers(emulator: Emulator) -> dict[str, Any]:
+    return {"openai": {"base_url": emulator.base_url, "api_key": "sk-surfaces"}}
+
+
+# --- the model -------------------------------------------------------------------------------
+@pytest.mark.parametrize("surface", MODEL_OPTIONAL)
+def test_without_a_model_every_surface_uses_default_model(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    config = {"providers": _providers(emulator), "default_model": "openai/gpt-4.1-mini"}
+    assert CHAT[surface]({"config": config}, None) == "Echo: Hi"
+    assert emulator.requests[-1].json["model"] == "gpt-4.1-mini"
+
+
+@pytest.mark.parametrize("surface", MODEL_OPTIONAL)
+def test_without_a_model_or_default_model_every_surface_says_so(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    config = {"providers": _providers(emulator)}
+    with pytest.raises(cosmara.RequestValidationError, match=r"no model.*default_model"):
+        CHAT[surface]({"config": config}, None)
+    assert emulator.request_count == 0
+
+
+# --- the environment -------------------------------------------------------------------------
+@pytest.mark.parametrize("surface", list(CHAT))
+def test_openai_variables_are_read_alike(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    clean_env.setenv("OPENAI_BASE_URL", emulator.base_url)
+    clean_env.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    clean_env.setenv("OPENAI_ORG_ID", "org-env")
+    clean_env.setenv("OPENAI_PROJECT_ID", "proj-env")
+    assert CHAT[surface]({"config": {}}, "openai/gpt-4o-mini") == "Echo: Hi"
+    sent = emulator.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer sk-from-the-environment"
+    assert (sent.headers["openai-organization"], sent.headers["openai-project"]) == (
+        "org-env",
+        "proj-env",
+    )
+
+
+@pytest.mark.parametrize("surface", list(EMBED))
+def test_openai_variables_are_read_alike_for_embeddings(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    clean_env.setenv("OPENAI_BASE_URL", emulator.base_url)
+    clean_env.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    assert len(EMBED[surface]({"config": {}}, "openai/text-embedding-3-small")) > 0
+    sent = emulator.requests[-1]
+    assert (sent.path, sent.headers["authorization"]) == (
+        "/v1/embeddings",
+        "Bearer sk-from-the-environment",
+    )
+
+
+@pytest.mark.parametrize("surface", list(CHAT))
+def test_the_environment_key_is_not_sent_to_a_configured_host_elsewhere(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    clean_env.setenv("OPENAI_API_KEY", "sk-only-for-openai")
+    config = {"providers": {"openai": {"base_url": emulator.base_url}}}
+    with pytest.raises(Exception, match="OPENAI_API_KEY is not sent there"):
+        CHAT[surface]({"config": config}, "openai/gpt-4o-mini")
+    assert emulator.request_count == 0
+
+
+@pytest.mark.parametrize("surface", list(CHAT))
+def test_azure_variables_are_read_alike(
+    emulator: Emulator, clean_env: pytest.MonkeyPatch, surface: str
+) -> None:
+    clean_env.setenv("AZURE_OPENAI_ENDPOINT", emulator.url)
+    clean_env.setenv("AZURE_OPENAI_API_KEY", "azure-key-from-the-environment")
+    clean_env.setenv("OPENAI_API_VERSION", "2024-06-01")
+    assert CHAT[surface]({"config": {}}, "azure/gpt-4o-mini") == "Echo: Hi"
+    sent = emulator.requests[-1]
+    assert sent.path == "/openai/deployments/gpt-4o-mini/chat/completions"
+    assert sent.query == {"api-version": "2024-06-01"}
+    assert sent.headers["api-key"] == "azure-key-from-the-environment"
+    assert "authorization" not in sent.headers
+
+
+# --- retries ---------------------------------------------------------------------------------
+@pytest.fixture
+def engine(emulator: Emulator) -> Iterator[Cosmara]:
+    """An engine with the default retry policy, waiting on a fake clock."""
+    with Cosmara(
+        providers=_providers(emulator), clock=FakeClock(), load_entry_points=False
+    ) as client:
+        yield client
+
+
+@pytest.mark.parametrize("surface", list(CHAT))
+def test_every_surface_inherits_the_engines_retries(
+    emulator: Emulator, engine: Cosmara, surface: str
+) -> None:
+    emulator.add_fault(Fault(status=503, times=2))
+    assert CHAT[surface]({"client": engine}, "openai/gpt-4o-mini") == "Echo: Hi"
+    assert emulator.request_count == 3  # two retries, then the answer
+
+
+@pytest.mark.parametrize("surface", list(CHAT))
+def test_a_surfaces_own_max_retries_wins(emulator: Emulator, engine: Cosmara, surface: str) -> None:
+    emulator.add_fault(Fault(status=503, times=2))
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each surface's own error type
+        CHAT[surface]({"client": engine, "max_retries": 0}, "openai/gpt-4o-mini")
+    assert emulator.request_count == 1
