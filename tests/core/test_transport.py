@@ -1,4 +1,5 @@
-"""Connection failures name the URL they tried, and never anything that could be a secret."""
+"""The transport: connection failures name the URL they tried and never a secret; plain-http
+providers load no certificate store."""
 
 from __future__ import annotations
 
@@ -61,3 +62,15 @@ def test_without_a_url_the_provider_alone_is_named() -> None:
     error = converted(TimeoutError(), "vendor", closed=False)
     assert isinstance(error, cosmara.RequestTimeoutError)
     assert "vendor did not answer in time" in str(error)
+
+
+def test_a_plain_http_provider_loads_no_certificate_store(emulator_session: object) -> None:
+    from cosmara.testing import Emulator
+
+    assert isinstance(emulator_session, Emulator)
+    providers = {"openai": {"base_url": emulator_session.base_url, "api_key": "sk-x"}}
+    for backend in ("httpx", "aiohttp"):
+        with Cosmara({"async_transport": backend}, providers=providers) as client:
+            client.chat(model="openai/gpt-4o-mini", messages=HI)
+            asyncio.run(client.achat(model="openai/gpt-4o-mini", messages=HI))
+            assert client._transport._ssl is None
