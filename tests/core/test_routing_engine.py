@@ -341,7 +341,7 @@ def test_static_strategies_on_five_models(
     assert route.strategy == strategy
     assert route.candidates[0] == expected
     assert sorted(route.candidates) == FIVE
-    assert f"chose {expected}" in route.reason
+    assert route.reason.startswith(f"group 'g': {expected}, ")
 
 
 def test_cost_and_quality_orders_and_their_tie_breaks(emulator: Emulator) -> None:
