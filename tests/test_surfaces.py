@@ -8,6 +8,7 @@ asked one question.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -214,3 +215,120 @@ def test_a_surfaces_own_max_retries_wins(emulator: Emulator, engine: Cosmara, su
     with pytest.raises(Exception):  # noqa: B017, PT011 - each surface's own error type
         CHAT[surface]({"client": engine, "max_retries": 0}, "openai/gpt-4o-mini")
     assert emulator.request_count == 1
+
+
+# --- what a surface's calls cost ---------------------------------------------------------------
+def _paid(emulator: Emulator, engine: Cosmara, since: int = 0) -> float:
+    """What the requests the emulator answered (from the ``since``-th on) cost at the engine's
+    catalog prices: each is sent again, and the emulator's answers are deterministic."""
+    costs = []
+    for request in emulator.requests[since:]:
+        body = request.json
+        if request.path.endswith("/chat/completions"):
+            costs.append(engine.chat(model="openai/gpt-4o-mini", messages=body["messages"]))
+        elif request.path.endswith("/embeddings"):
+            costs.append(engine.embed(model="openai/text-embedding-3-small", input=body["input"]))
+    metas = [response.cosmara for response in costs]
+    assert all(meta is not None and meta.cost_usd for meta in metas)
+    return sum(meta.cost_usd or 0.0 for meta in metas if meta is not None)
+
+
+@pytest.fixture
+def priced(emulator: Emulator) -> Iterator[Cosmara]:
+    with Cosmara(providers=_providers(emulator), load_entry_points=False) as client:
+        yield client
+
+
+def test_track_cost_sees_a_langchain_chain_and_its_batch(
+    emulator: Emulator, priced: Cosmara
+) -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    llm = ChatCosmara(model="openai/gpt-4o-mini", client=priced)
+    chain = ChatPromptTemplate.from_messages([("user", "Say {word}")]) | llm | StrOutputParser()
+    with cosmara.track_cost() as spend:
+        chain.invoke({"word": "hi"})
+        chain.batch([{"word": w} for w in ("a", "b", "c", "d")])  # in LangChain's threads
+    assert spend.calls == 5
+    assert spend.usd == pytest.approx(_paid(emulator, priced))
+
+
+async def test_track_cost_sees_an_async_langchain_batch(
+    emulator: Emulator, priced: Cosmara
+) -> None:
+    llm = ChatCosmara(model="openai/gpt-4o-mini", client=priced)
+    with cosmara.track_cost() as spend:
+        await llm.abatch(["one", "two", "three"])
+        async for _ in llm.astream("four"):
+            pass
+    assert spend.calls == 4
+    assert spend.usd == pytest.approx(_paid(emulator, priced))
+
+
+def test_track_cost_sees_a_llamaindex_query_engine(emulator: Emulator, priced: Cosmara) -> None:
+    from llama_index.core import Document, VectorStoreIndex
+
+    embed_model = CosmaraEmbedding("openai/text-embedding-3-small", client=priced)
+    index = VectorStoreIndex.from_documents(
+        [Document(text="The Eiffel Tower was finished in 1889.")], embed_model=embed_model
+    )
+    engine = index.as_query_engine(llm=LlamaCosmara("openai/gpt-4o-mini", client=priced))
+    before = emulator.request_count
+    with cosmara.track_cost() as spend:
+        response = engine.query("When was the Eiffel Tower finished?")
+    assert str(response).startswith("Echo: ")
+    assert (spend.calls, spend.unpriced) == (2, 0)  # the question's embedding, the answer
+    assert spend.usd == pytest.approx(_paid(emulator, priced, since=before))
+
+
+async def test_track_cost_sees_an_async_llamaindex_query_engine(
+    emulator: Emulator, priced: Cosmara
+) -> None:
+    from llama_index.core import Document, VectorStoreIndex
+
+    embed_model = CosmaraEmbedding("openai/text-embedding-3-small", client=priced)
+    index = VectorStoreIndex.from_documents([Document(text="Paris.")], embed_model=embed_model)
+    engine = index.as_query_engine(llm=LlamaCosmara("openai/gpt-4o-mini", client=priced))
+    before = emulator.request_count
+    with cosmara.track_cost() as spend:
+        await asyncio.gather(engine.aquery("Where?"), engine.aquery("When?"))
+    assert spend.calls == 4
+    assert spend.usd == pytest.approx(_paid(emulator, priced, since=before))
+
+
+def test_track_cost_sees_the_openai_sdk_client(emulator: Emulator, priced: Cosmara) -> None:
+    client = cosmara_generic.OpenAI(client=priced)
+    with cosmara.track_cost() as spend:
+        client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
+        stream = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=HI,  # type: ignore[arg-type]
+            stream=True,
+        )
+        for _ in stream:
+            pass
+    assert spend.calls == 2
+    assert spend.usd == pytest.approx(_paid(emulator, priced))
+
+
+async def test_track_cost_sees_the_async_openai_sdk_client(
+    emulator: Emulator, priced: Cosmara
+) -> None:
+    client = cosmara_generic.AsyncOpenAI(client=priced)
+    with cosmara.track_cost() as spend:
+        await asyncio.gather(
+            *(client.chat.completions.create(model="gpt-4o-mini", messages=HI) for _ in range(3))  # type: ignore[arg-type]
+        )
+    assert spend.calls == 3
+    assert spend.usd == pytest.approx(_paid(emulator, priced))
+
+
+async def test_track_cost_sees_ask(emulator: Emulator, priced: Cosmara) -> None:
+    ask = Ask("openai/gpt-4o-mini", client=priced)
+    with cosmara.track_cost() as spend:
+        ask("Hi")
+        await ask.acall("Hello")
+        "".join(ask.stream("Stream"))
+    assert spend.calls == 3
+    assert spend.usd == pytest.approx(_paid(emulator, priced))

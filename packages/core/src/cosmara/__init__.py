@@ -70,6 +70,7 @@ from cosmara._response import (
 )
 from cosmara._retry import RetryPolicy
 from cosmara._secrets import Secret
+from cosmara._spend import Spend, track_cost
 from cosmara._stream import (
     ChatChunk,
     ChunkChoice,
@@ -147,6 +148,7 @@ __all__ = [
     "RetryPolicy",
     "Route",
     "Secret",
+    "Spend",
     "Stage",
     "StreamAccumulator",
     "SystemMessage",
@@ -166,4 +168,5 @@ __all__ = [
     "estimate_cost",
     "hookimpl",
     "load_litellm_prices",
+    "track_cost",
 ]
