@@ -64,6 +64,8 @@ def main() -> None:
                 "assistant": ["flaky/flaky-model", "down/down-model", "steady/steady-model"]
             },
             "breaker": {"cooldown_seconds": 600},  # stays open for the whole run
+            # Fallbacks alone: retries would add their backoff waits to the latency measured.
+            "retry": {"max_retries": 0},
         }
         client = Cosmara(config, plugins=[BreakerWatch()], load_entry_points=False)
         started = time.perf_counter()

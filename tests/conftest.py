@@ -29,12 +29,15 @@ def emulator(emulator_session: Emulator) -> Iterator[Emulator]:
 
 @pytest.fixture
 def client(emulator: Emulator) -> Iterator[Cosmara]:
-    """A client whose openai and groq providers are the emulator."""
+    """A client whose openai and groq providers are the emulator. It does not retry
+    (``max_retries`` 0), so a fault shows as one failed attempt; tests of retries say how many
+    they want per call or build their own client."""
     providers = {
         "openai": {"base_url": emulator.base_url, "api_key": "sk-test-emulator-key-0000"},
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-test-emulator-key-0000"},
     }
-    with Cosmara(providers=providers, load_entry_points=False) as cosmara:
+    config = {"retry": {"max_retries": 0}}
+    with Cosmara(config, providers=providers, load_entry_points=False) as cosmara:
         yield cosmara
 
 

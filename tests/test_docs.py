@@ -1,4 +1,4 @@
-"""Every ``python`` block in docs/ runs: the documentation's examples stay true.
+"""Every ``python`` block in docs/ and the README runs: the documentation's examples stay true.
 
 Blocks fenced as ``py`` are illustrations that need real keys and are not run.
 """
@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _examples() -> list[tuple[str, str]]:
     found = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in [README, *sorted(DOCS.glob("*.md"))]:
         for number, match in enumerate(BLOCK.finditer(page.read_text("utf-8")), start=1):
             found.append((f"{page.name}#{number}", match.group(1)))
     return found

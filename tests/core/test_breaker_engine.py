@@ -54,7 +54,8 @@ def _client(emulator: Emulator, clock: FakeClock, moves: Moves, **breaker: Any) 
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-test-emulator-key-0000"},
     }
     return Cosmara(
-        {"providers": providers, "breaker": breaker},
+        # No retries: each request is one attempt, so failures count one by one.
+        {"providers": providers, "breaker": breaker, "retry": {"max_retries": 0}},
         clock=clock,
         plugins=[moves],
         load_entry_points=False,

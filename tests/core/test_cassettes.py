@@ -83,7 +83,12 @@ def vcr_config(vcr_config: dict[str, Any]) -> dict[str, Any]:
 
 def client_for(*names: str) -> Cosmara:
     """A client configured for the named providers only (real hosts; vcrpy answers)."""
-    return Cosmara(providers={name: PROVIDERS[name] for name in names}, load_entry_points=False)
+    # A cassette holds one answer per request: a recorded error is not retried.
+    return Cosmara(
+        {"retry": {"max_retries": 0}},
+        providers={name: PROVIDERS[name] for name in names},
+        load_entry_points=False,
+    )
 
 
 def user(text: str) -> list[dict[str, str]]:

@@ -22,6 +22,7 @@ def _client(emulator: Emulator) -> Cosmara:
         "steady": {"type": "openai_compatible", "base_url": emulator.base_url},
     }
     providers["slow"]["max_connections"] = LIMIT
+    # The default retry policy: a full pool is not retried (it already waited), it fails over.
     return Cosmara({"providers": providers}, load_entry_points=False)
 
 

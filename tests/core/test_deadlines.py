@@ -50,7 +50,13 @@ def _client(emulator: Emulator, **config: Any) -> Cosmara:
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-test-emulator-key-0000"},
     }
     return Cosmara(
-        {"providers": providers, "breaker": {"enabled": False}, **config},
+        # No retries unless a test asks: a timeout is one failed attempt.
+        {
+            "providers": providers,
+            "breaker": {"enabled": False},
+            "retry": {"max_retries": 0},
+            **config,
+        },
         load_entry_points=False,
     )
 

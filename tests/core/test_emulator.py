@@ -169,6 +169,71 @@ def test_rejected_request_does_not_consume_queued_reply(
     assert chat(client).json()["choices"][0]["message"]["content"] == "kept"
 
 
+def _said(response: httpx.Response) -> str:
+    return str(response.json()["choices"][0]["message"]["content"])
+
+
+def _asking(text: str, model: str = "gpt-4o") -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "system", "content": "x"}, _user(text)]}
+
+
+def _user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def test_a_reply_matched_by_text_waits_for_its_question(
+    emu: Emulator, client: httpx.Client
+) -> None:
+    emu.reply("It was finished in 1889.", match_text="Eiffel Tower")
+    emu.reply("a title", match_text="Write a title")
+    # A framework's side call first: it passes the answers meant for other questions by.
+    assert _said(client.post("/chat/completions", json=_asking("Rewrite: tower?"))) == (
+        "Echo: Rewrite: tower?"
+    )
+    assert _said(client.post("/chat/completions", json=_asking("Write a title"))) == "a title"
+    question = _asking("When was the Eiffel Tower finished?")
+    assert _said(client.post("/chat/completions", json=question)) == "It was finished in 1889."
+    assert _said(client.post("/chat/completions", json=question)).startswith("Echo: ")
+
+
+def test_match_text_reads_the_last_user_message_only(emu: Emulator, client: httpx.Client) -> None:
+    emu.reply("matched", match_text="needle")
+    history = {"model": "gpt-4o", "messages": [_user("needle"), {"role": "user", "content": "hay"}]}
+    assert _said(client.post("/chat/completions", json=history)) == "Echo: hay"
+    assert _said(client.post("/chat/completions", json=_asking("a needle here"))) == "matched"
+
+
+def test_a_reply_matched_by_model_and_unmatched_ones_keep_their_order(
+    emu: Emulator, client: httpx.Client
+) -> None:
+    emu.reply("for mini", match_model="gpt-4o-mini")
+    emu.reply("anyone 1")
+    emu.reply("anyone 2")
+    assert _said(chat(client)) == "anyone 1"  # gpt-4o: the mini's reply is not for it
+    assert _said(chat(client, model="gpt-4o-mini")) == "for mini"
+    assert _said(chat(client, model="gpt-4o-mini")) == "anyone 2"
+    assert _said(chat(client)) == "Echo: hello world"
+
+
+def test_both_filters_must_match_and_azure_matches_the_deployment(emu: Emulator) -> None:
+    emu.reply("both", match_model="prod-mini", match_text="hello")
+    with httpx.Client(base_url=emu.url, timeout=10) as http:
+        path = "/openai/deployments/prod-mini/chat/completions"
+        assert _said(http.post(path, json=_asking("bye", model="x"))) == "Echo: bye"
+        assert _said(http.post(path, json=_asking("hello", model="x"))) == "both"
+
+
+def test_a_rejected_request_gives_its_reply_back_in_its_place(
+    emu: Emulator, client: httpx.Client
+) -> None:
+    emu.reply("a", match_model="gpt-4o")
+    emu.reply("b")
+    emu.reply("c")
+    bad = client.post("/chat/completions", json={"model": "gpt-4o-mini", "messages": [], "n": 0})
+    assert bad.status_code == 400  # it had taken "b", and gives it back second, not first
+    assert [_said(chat(client)) for _ in range(3)] == ["a", "b", "c"]
+
+
 def test_queued_tool_call_reply(emu: Emulator, client: httpx.Client) -> None:
     emu.reply(
         tool_calls=[

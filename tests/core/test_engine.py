@@ -522,7 +522,7 @@ def test_connection_refused_is_a_connection_error() -> None:
         Cosmara(providers=providers, load_entry_points=False) as client,
         pytest.raises(cosmara.ProviderConnectionError) as caught,
     ):
-        client.chat(model="openai/gpt-4o-mini", messages=HI)
+        client.chat(model="openai/gpt-4o-mini", messages=HI, max_retries=0)
     assert caught.value.retryable is True
 
 

@@ -18,6 +18,8 @@ def _client(emulator: Emulator, **config: Any) -> Cosmara:
         "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
     }
+    # No retries: a failing target hands over to the next at once.
+    config = {"retry": {"max_retries": 0}, **config}
     return Cosmara({"providers": providers, **config}, load_entry_points=False)
 
 

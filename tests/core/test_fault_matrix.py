@@ -49,8 +49,9 @@ def _client(
     providers: dict[str, dict[str, str]] | None = None,
     **config: Any,
 ) -> Cosmara:
+    # No retries unless a test asks for them: a fault is one failed attempt.
     return Cosmara(
-        {"providers": providers or _providers(emulator), **config},
+        {"providers": providers or _providers(emulator), "retry": {"max_retries": 0}, **config},
         clock=clock or FakeClock(),
         load_entry_points=False,
     )
@@ -108,7 +109,7 @@ def test_server_error_storm_is_answered_by_the_fallback(
 ) -> None:
     emulator.add_fault(Fault(status=status, match_model=FIRST_MODEL))  # no `times`: forever
     clock = FakeClock()
-    retry = {"initial_delay": 1, "multiplier": 2, "jitter": 0}  # max_retries: 0 by default
+    retry = {"max_retries": 0, "initial_delay": 1, "multiplier": 2, "jitter": 0}
     # The breaker is tested on its own (test_breaker_engine): here every request must try.
     with _client(emulator, clock, retry=retry, breaker={"enabled": False}) as client:
         for _ in range(3):

@@ -30,7 +30,9 @@ def _client(emulator: Emulator, **groups: Any) -> Cosmara:
         "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
     }
-    return Cosmara({"providers": providers, "groups": groups}, load_entry_points=False)
+    # No retries: a failing candidate hands over to the next at once.
+    config = {"providers": providers, "groups": groups, "retry": {"max_retries": 0}}
+    return Cosmara(config, load_entry_points=False)
 
 
 def _first(client: Cosmara, model: str, **kwargs: Any) -> str:

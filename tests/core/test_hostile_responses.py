@@ -59,7 +59,13 @@ def _client(emulator: Emulator, *plugins: object, **config: Any) -> Cosmara:
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-test-emulator-key-0000"},
     }
     return Cosmara(
-        {"providers": providers, "breaker": {"enabled": False}, **config},
+        # No retries: each hostile answer is one failed attempt, then the fallback.
+        {
+            "providers": providers,
+            "breaker": {"enabled": False},
+            "retry": {"max_retries": 0},
+            **config,
+        },
         clock=FakeClock(),
         plugins=plugins,
         load_entry_points=False,

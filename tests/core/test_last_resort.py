@@ -14,6 +14,8 @@ SORRY = "We are busy right now; please try again in a minute."
 
 def _client(emulator: Emulator, **config: object) -> Cosmara:
     providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    # No retries: one failed attempt per target.
+    config = {"retry": {"max_retries": 0}, **config}
     return Cosmara({"providers": providers, **config}, load_entry_points=False)
 
 
@@ -71,7 +73,11 @@ def test_content_filter_refusal_goes_to_the_configured_alternative(emulator: Emu
         "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
     }
-    config = {"providers": providers, "content_filter_fallbacks": ["groq/llama-3.1-8b-instant"]}
+    config = {
+        "providers": providers,
+        "content_filter_fallbacks": ["groq/llama-3.1-8b-instant"],
+        "retry": {"max_retries": 0},  # the 503 below is one attempt
+    }
     emulator.add_fault(Fault(status=400, error_code="content_filter", match_model="gpt-4o-mini"))
     with Cosmara(config, load_entry_points=False) as client:
         response = client.chat(model="openai/gpt-4o-mini", messages=HI)

@@ -36,6 +36,8 @@ def _client(emulator: Emulator, **config: Any) -> Cosmara:
         name: {"base_url": emulator.base_url, "api_key": f"{name}-test-key-0000"}
         for name in ("openai", "groq")
     }
+    # No retries: one failed attempt per target.
+    config = {"retry": {"max_retries": 0}, **config}
     return Cosmara({"providers": providers, **config}, clock=FakeClock(), load_entry_points=False)
 
 

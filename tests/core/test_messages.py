@@ -573,7 +573,7 @@ def test_engine_missing_messages_names_the_field(engine: Cosmara) -> None:
 def test_engine_valid_request_reaches_the_network(engine: Cosmara) -> None:
     # The control experiment: a valid request does try port 9 and fails to connect.
     with pytest.raises(cosmara.ProviderConnectionError):
-        engine.chat(model=MODEL, messages=USER)
+        engine.chat(model=MODEL, messages=USER, max_retries=0)
 
 
 def test_engine_unknown_provider_prefix(engine: Cosmara) -> None:

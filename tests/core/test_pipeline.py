@@ -90,7 +90,9 @@ def _client(emulator: Emulator, *plugins: object) -> Cosmara:
         "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
         "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
     }
-    return Cosmara({"providers": providers}, plugins=plugins, load_entry_points=False)
+    # No retries: a failure is one attempt.
+    config = {"providers": providers, "retry": {"max_retries": 0}}
+    return Cosmara(config, plugins=plugins, load_entry_points=False)
 
 
 # --- placement ---------------------------------------------------------------------------------

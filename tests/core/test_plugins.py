@@ -135,3 +135,88 @@ def test_a_raising_observer_is_logged_and_never_breaks_a_request(
     assert response.text == "Echo: ping"
     assert calls == ["Echo: ping"]
     assert "observer bug" in caplog.text
+    assert caplog.records[0].getMessage() == "cosmara plugin 'Broken' failed in cosmara_response"
+
+
+def test_plugins_get_readable_names(client: Cosmara) -> None:
+    class Counter:
+        @cosmara.hookimpl
+        def cosmara_response(self) -> None:
+            pass
+
+    client.plugins.register(Counter())
+    client.plugins.register(Counter())
+    client.plugins.register(Counter(), name="mine")
+    names = client.plugins.names()
+    assert {"Counter", "Counter#2", "mine"} <= set(names)
+    assert not any(name.isdigit() for name in names)  # no object ids
+
+
+def test_a_failing_installed_observer_is_named_by_its_plugin_and_package(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import cosmara_plugin_echo
+
+    def broken(response: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    broken.cosmara_impl = {}  # type: ignore[attr-defined]  # what @hookimpl sets
+    monkeypatch.setattr(cosmara_plugin_echo, "cosmara_response", broken, raising=False)
+    with Cosmara() as client, caplog.at_level(logging.ERROR, logger="cosmara.plugins"):
+        client.chat(model="echo/parrot", messages=HI)
+    messages = [r.getMessage() for r in caplog.records if r.name == "cosmara.plugins"]
+    assert messages == ["cosmara plugin 'echo (cosmara-plugin-echo)' failed in cosmara_response"]
+
+
+@pytest.mark.parametrize("setting", ["ech", "none", "", "openai"])
+def test_a_plugin_left_out_by_cosmara_plugins_is_named_in_the_error(
+    monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv("COSMARA_PLUGINS", setting)
+    with Cosmara() as client, pytest.raises(cosmara.UnknownModelError) as caught:
+        client.chat(model="echo/parrot", messages=HI)
+    assert (
+        f"plugin 'echo' (cosmara-plugin-echo) is installed but COSMARA_PLUGINS={setting} "
+        "leaves it out"
+    ) in str(caught.value)
+
+
+def test_a_cosmara_plugins_name_nothing_installed_has_is_reported(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("COSMARA_PLUGINS", "echo,ech")
+    with caplog.at_level(logging.WARNING, logger="cosmara.plugins"), Cosmara() as client:
+        assert client.chat(model="echo/parrot", messages=HI).text == "parrot says: ping"
+        with pytest.raises(cosmara.UnknownModelError) as caught:
+            client.chat(model="ech/parrot", messages=HI)
+    assert "COSMARA_PLUGINS names 'ech', which no installed plugin is called" in caplog.text
+    assert "(installed: echo)" in caplog.text
+    assert "COSMARA_PLUGINS names 'ech', which no installed plugin is called" in str(caught.value)
+
+
+def test_without_entry_points_the_error_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COSMARA_PLUGINS", raising=False)
+    with Cosmara(load_entry_points=False) as client:
+        with pytest.raises(cosmara.UnknownModelError, match="Cosmara\\(load_entry_points=False\\)"):
+            client.chat(model="echo/parrot", messages=HI)
+        with pytest.raises(cosmara.UnknownModelError) as caught:
+            client.chat(model="nowhere/parrot", messages=HI)
+    assert "installed plugins left out by" in str(caught.value)
+    assert "echo (cosmara-plugin-echo)" in str(caught.value)
+
+
+def test_a_configured_provider_of_a_left_out_kind_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COSMARA_PLUGINS", "none")
+    with pytest.raises(cosmara.ConfigurationError, match="COSMARA_PLUGINS=none leaves it out"):
+        Cosmara(providers={"parrots": {"type": "echo"}})
+
+
+def test_an_unknown_provider_without_plugins_left_out_says_nothing_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COSMARA_PLUGINS", raising=False)
+    with Cosmara() as client, pytest.raises(cosmara.UnknownModelError) as caught:
+        client.chat(model="nowhere/parrot", messages=HI)
+    assert str(caught.value).endswith("vllm")  # the list of providers, and nothing after it

@@ -113,7 +113,10 @@ def _posts(name: str) -> list[Interaction]:
 
 
 def _client(provider: str, settings: dict[str, Any]) -> Cosmara:
-    return Cosmara(providers={provider: settings}, load_entry_points=False)
+    # A recording holds one answer per request: a recorded error is not retried.
+    return Cosmara(
+        {"retry": {"max_retries": 0}}, providers={provider: settings}, load_entry_points=False
+    )
 
 
 def _without_nulls(value: Any) -> Any:

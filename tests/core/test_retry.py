@@ -9,7 +9,7 @@ import pytest
 import cosmara
 from cosmara import Cosmara
 from cosmara._retry import RetryPolicy
-from cosmara.testing import Emulator, Fault
+from cosmara.testing import Emulator, FakeClock, Fault
 
 HI = [{"role": "user", "content": "hi"}]
 FAST = {"initial_delay": 0.01, "max_delay": 0.02, "jitter": 0.0}
@@ -105,3 +105,24 @@ def test_retry_after_is_honoured(emulator: Emulator) -> None:
         started = time.perf_counter()
         client.chat(model="openai/gpt-4o-mini", messages=HI)
     assert time.perf_counter() - started >= 0.3
+
+
+def test_the_default_policy_gives_a_target_three_attempts_with_backoff(
+    emulator: Emulator,
+) -> None:
+    assert RetryPolicy().max_retries == 2
+    emulator.add_fault(Fault(status=503, match_model="gpt-4o-mini"))
+    providers = {
+        "openai": {"base_url": emulator.base_url, "api_key": "sk-x"},
+        "groq": {"base_url": emulator.base_url, "api_key": "gsk-x"},
+    }
+    clock = FakeClock()
+    with Cosmara(providers=providers, clock=clock, load_entry_points=False) as client:
+        response = client.chat(
+            model="openai/gpt-4o-mini", messages=HI, fallbacks=["groq/llama-3.1-8b-instant"]
+        )
+    assert response.cosmara is not None
+    assert [a.provider for a in response.cosmara.attempts] == ["openai"] * 3 + ["groq"]
+    first, second = clock.slept  # 0.5 s then 1 s, each within the ±25 % jitter
+    assert 0.375 <= first <= 0.625
+    assert 0.75 <= second <= 1.25

@@ -147,7 +147,7 @@ def test_open_circuits_are_passed_over_until_their_cooldown_ends(emulator: Emula
         assert response.cosmara is not None
         assert response.cosmara.model == "gpt-4o-mini"
         assert [a.error for a in response.cosmara.attempts] == [None]  # no skip recorded
-        assert "passing over 1 whose circuits are open" in response.cosmara.route.reason
+        assert "passing over 1 whose circuit is open" in response.cosmara.route.reason
         clock.advance(30)
         response = client.chat(model="team", messages=HI)  # the probe, and it succeeds
         assert response.cosmara is not None

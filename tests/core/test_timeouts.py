@@ -15,6 +15,8 @@ HI = [{"role": "user", "content": "Hello there"}]
 
 def _client(emulator: Emulator, **config: object) -> Cosmara:
     providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    # No retries: a timeout is one failed attempt.
+    config = {"retry": {"max_retries": 0}, **config}
     return Cosmara({"providers": providers, **config}, load_entry_points=False)
 
 
@@ -75,7 +77,8 @@ async def test_first_token_timeout_falls_back(emulator: Emulator) -> None:
     }
     emulator.add_fault(Fault(stall_after_chunks=1, stall_seconds=0.5, match_model="gpt-4o-mini"))
     timeout = {"request": 5, "first_token": 0.15}
-    async with Cosmara(providers=providers, load_entry_points=False) as client:
+    config = {"retry": {"max_retries": 0}}  # the stalled target is not retried: one attempt
+    async with Cosmara(config, providers=providers, load_entry_points=False) as client:
         chunks = [
             chunk
             async for chunk in client.astream(

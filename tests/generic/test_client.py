@@ -241,8 +241,10 @@ def test_per_call_timeout_reaches_the_engine(
     emulator: Emulator, oa: cosmara_generic.OpenAI
 ) -> None:
     emulator.add_fault(Fault(delay=2.0, status=503))  # a status: no reply consumed late
-    with pytest.raises(openai.APITimeoutError) as info:
-        oa.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, timeout=0.2)
+    with pytest.raises(openai.APITimeoutError) as info:  # one attempt: no engine retries
+        oa.with_options(max_retries=0).chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES, timeout=0.2
+        )
     assert isinstance(info.value.__cause__, cosmara.RequestTimeoutError)
 
 

@@ -153,7 +153,7 @@ async def test_pydantic_ai_streaming(aoa: cosmara_generic.AsyncOpenAI) -> None:
 async def test_pydantic_ai_rate_limit_is_model_http_error(
     emulator: Emulator, aoa: cosmara_generic.AsyncOpenAI
 ) -> None:
-    agent = _agent(aoa)
+    agent = _agent(aoa.with_options(max_retries=0))  # the engine's own retries off
     from pydantic_ai.exceptions import ModelHTTPError
 
     emulator.add_fault(Fault(status=429, retry_after=7))

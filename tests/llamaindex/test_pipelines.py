@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cosmara import AuthenticationError
+from cosmara import Cosmara as CosmaraClient
 from cosmara.testing import Emulator, Fault
 from llama_index.core import Document, Settings, VectorStoreIndex
 from llama_index.core.agent.workflow import FunctionAgent, ReActAgent
@@ -12,6 +13,7 @@ from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.tools import FunctionTool
 from llama_index.embeddings.cosmara import CosmaraEmbedding
 from llama_index.llms.cosmara import Cosmara
+from tests.llamaindex.conftest import EMBED_MODEL
 
 DOCS = [
     Document(text="Cosmara routes every request to the cheapest capable provider."),
@@ -52,6 +54,32 @@ def test_query_engine_answers_from_retrieved_context(
     assert "finished in 1889" in prompt
     assert "When was the Eiffel Tower finished?" in prompt
     assert len(response.source_nodes) == 2
+
+
+def test_retrieval_finds_the_document_that_shares_the_question_words(
+    client: CosmaraClient, llm: Cosmara, emulator: Emulator
+) -> None:
+    library = [
+        Document(text="Mount Everest is the highest mountain on Earth."),
+        Document(text="The Eiffel Tower is in Paris and was finished in 1889."),
+        Document(text="Python is a programming language created by Guido van Rossum."),
+        Document(text="The Mona Lisa was painted by Leonardo da Vinci."),
+    ]
+    embed_model = CosmaraEmbedding(EMBED_MODEL, client=client, dimensions=256)
+    index = VectorStoreIndex.from_documents(library, embed_model=embed_model)
+    # Only the answering call takes the reply: it is the one that carries the question.
+    emulator.reply("Leonardo da Vinci.", match_text="Who painted the Mona Lisa?")
+    engine = index.as_query_engine(llm=llm, similarity_top_k=1)
+    for question, expected in [
+        ("Who painted the Mona Lisa?", library[3]),
+        ("Which mountain is the highest?", library[0]),
+        ("Who created the Python language?", library[2]),
+    ]:
+        response = engine.query(question)
+        assert [node.node.get_content() for node in response.source_nodes] == [expected.text]
+        assert expected.text in sent_text(chats(emulator)[-1])
+        if "Mona Lisa" in question:
+            assert str(response) == "Leonardo da Vinci."
 
 
 async def test_aquery(index: VectorStoreIndex, llm: Cosmara, emulator: Emulator) -> None:

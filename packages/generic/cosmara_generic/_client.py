@@ -9,7 +9,6 @@ transport to an SDK client someone already builds.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from openai import NOT_GIVEN, NotGiven
 from pydantic import ValidationError
 
 import cosmara
+from cosmara.providers import OpenAIProvider
 from cosmara_generic._transport import AsyncCosmaraTransport, CosmaraTransport
 
 __all__ = ["AsyncOpenAI", "OpenAI", "async_http_client", "http_client"]
@@ -147,16 +147,17 @@ def _engine(
                 "client=, set them in that engine's providers instead"
             )
         return client, False
-    base_url = given.get("base_url") or os.environ.get("OPENAI_BASE_URL")
-    settings = _openai_settings(
-        api_key=given.get("api_key"),
-        base_url=base_url,
-        organization=given.get("organization"),
-        project=given.get("project"),
-        default_headers=given.get("default_headers"),
-    )
     try:
         engine_config = cosmara.CosmaraConfig.load(config)
+        configured = engine_config.providers.get("openai")
+        settings = _openai_settings(
+            api_key=given.get("api_key"),
+            base_url=given.get("base_url"),
+            organization=given.get("organization"),
+            project=given.get("project"),
+            default_headers=given.get("default_headers"),
+            as_headers=configured is not None and configured.type not in (None, "openai"),
+        )
         if settings:
             # Merged into the configuration's own openai entry: a key given here keeps the
             # configured base_url, and the other way round.
@@ -164,8 +165,8 @@ def _engine(
             entry = cosmara.ProviderSettings.model_validate({**dict(current or {}), **settings})
             providers = {**engine_config.providers, "openai": entry}
             engine_config = engine_config.model_copy(update={"providers": providers})
-        if base_url and engine_config.default_provider is None:
-            # With an explicit endpoint, the SDK sends every model name there; so do we.
+        if engine_config.default_provider is None and _own_endpoint(engine_config):
+            # With an endpoint of its own, the SDK sends every model name there; so do we.
             engine_config = engine_config.model_copy(update={"default_provider": "openai"})
         engine = cosmara.Cosmara(engine_config, load_entry_points=load_entry_points)
     except cosmara.CosmaraError as error:
@@ -177,6 +178,21 @@ def _engine(
     return engine, True
 
 
+def _own_endpoint(config: cosmara.CosmaraConfig) -> bool:
+    """Whether the engine's ``openai`` provider has a base URL other than OpenAI's: given here,
+    configured, or from ``OPENAI_BASE_URL`` as the engine itself reads it (this package reads
+    no variable of its own, so every surface sees the environment alike).
+
+    Raises:
+        cosmara.ConfigurationError: ``OPENAI_BASE_URL`` is not a usable URL.
+    """
+    settings = config.providers.get("openai") or cosmara.ProviderSettings()
+    if settings.type not in (None, "openai"):
+        return settings.base_url is not None
+    provider = OpenAIProvider("openai", settings)
+    return provider.base_url != OpenAIProvider.default_base_url
+
+
 def _openai_settings(
     *,
     api_key: Any,
@@ -184,18 +200,26 @@ def _openai_settings(
     organization: Any,
     project: Any,
     default_headers: Mapping[str, str] | None,
+    as_headers: bool,
 ) -> dict[str, Any]:
+    """The ``openai`` provider's settings for the SDK's options. ``organization`` and
+    ``project`` are that provider's own settings (the engine sends them as the SDK does, and
+    reads ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` when they are not given); for an entry of
+    another kind, the SDK's headers."""
     settings: dict[str, Any] = {}
     if api_key:
         settings["api_key"] = api_key
     if base_url:
         settings["base_url"] = str(base_url)
     headers = dict(default_headers or {})
-    # The headers the SDK itself sends for these two options.
-    if organization:
-        headers["OpenAI-Organization"] = organization
-    if project:
-        headers["OpenAI-Project"] = project
+    for option, value, header in (
+        ("organization", organization, "OpenAI-Organization"),
+        ("project", project, "OpenAI-Project"),
+    ):
+        if value and as_headers:
+            headers[header] = value
+        elif value:
+            settings[option] = value
     if headers:
         settings["headers"] = headers
     return settings
@@ -209,7 +233,8 @@ class OpenAI(_Cosmara, openai.OpenAI):
     Args:
         api_key, base_url, organization, project, default_headers: configure Cosmara's
             ``openai`` provider, as they configure the SDK (``OPENAI_API_KEY`` and
-            ``OPENAI_BASE_URL`` are read too). With a ``base_url``, a bare model name the
+            the engine reads ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``
+            as everywhere else). With a base URL other than OpenAI's, a bare model name the
             catalog does not know goes to that endpoint, as with the SDK.
         timeout: per request, as the SDK's; ``None`` (the default) leaves the engine's
             configured timeouts.

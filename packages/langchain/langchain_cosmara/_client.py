@@ -30,18 +30,21 @@ def coerce_config(value: Any) -> Any:
 def build_client(
     config: ConfigInput,
     *,
-    model: str,
+    model: str | None,
     api_key: SecretStr | None,
     base_url: str | None,
 ) -> Cosmara:
     """A client from ``config``; ``api_key``/``base_url`` configure the model's provider.
 
     ``ChatCosmara(model="openai/gpt-4o-mini", api_key=...)`` is the one-line migration from
-    ``ChatOpenAI``: the key and URL belong to the provider the model name starts with.
+    ``ChatOpenAI``: the key and URL belong to the provider the model name (else the
+    configuration's ``default_model``) starts with, ``openai`` when it names none. Everything
+    else, the environment included, is read by the engine as on every other surface.
     """
     providers: dict[str, dict[str, Any]] = {}
     if api_key is not None or base_url is not None:
-        provider, sep, _ = model.partition("/")
+        config = CosmaraConfig.load(config)
+        provider, sep, _ = (model or config.default_model or "").partition("/")
         name = provider if sep else "openai"
         settings: dict[str, Any] = {}
         if api_key is not None:

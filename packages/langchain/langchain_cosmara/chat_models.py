@@ -53,7 +53,9 @@ class ChatCosmara(BaseChatModel):
     """Chat model that sends every call through Cosmara: routing, fallbacks, cost accounting.
 
     ``ChatCosmara(model="openai/gpt-4o-mini")`` replaces ``ChatOpenAI(model="gpt-4o-mini")``;
-    ``model`` may also be an alias or a virtual group such as ``"auto"``. Keys come from the
+    ``model`` may also be an alias or a virtual group such as ``"auto"``. Without one, the
+    configuration's ``default_model`` is used, as on every surface (no model and no
+    ``default_model`` is a ``RequestValidationError`` when called). Keys come from the
     environment, from ``config`` (a ``cosmara.toml`` path or dict), from ``api_key`` (for the
     provider the model name starts with), or from a ready ``client``.
 
@@ -71,15 +73,17 @@ class ChatCosmara(BaseChatModel):
     ``RequestValidationError``, ``ConfigurationError``).
     """
 
-    model: str = "auto"
-    """``provider/model``, an alias, or a virtual model group (``auto``, ``fast``, ...)."""
+    model: str | None = None
+    """``provider/model``, an alias, or a virtual model group (``auto``, ``fast``, ...);
+    ``None``: the configuration's ``default_model``."""
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
     """Seconds for the whole request (each attempt); the configuration's default when None."""
     stop: list[str] | None = None
     max_retries: int | None = None
-    """Accepted for LangChain compatibility and recorded; retries are the engine's policy."""
+    """Retries of a failing target (rate limits, outages, timeouts) before any fallback;
+    ``None`` keeps the engine's retry policy (two retries with backoff unless configured)."""
     api_key: SecretStr | None = None
     """Key for the provider named by ``model``'s prefix (``openai`` when it has none)."""
     base_url: str | None = None
@@ -115,11 +119,23 @@ class ChatCosmara(BaseChatModel):
     def _profile_from_catalog(self) -> ChatCosmara:
         if self.profile is None:
             catalog = self.client.catalog if self.client is not None else Catalog.builtin()
-            info = catalog.get(self.model)
+            name = self.model or self._default_model()
+            info = catalog.get(name) if name else None
             if info is not None:
                 self.profile = _profile(info)
         self._fingerprint = config_fingerprint(self.config)
         return self
+
+    def _default_model(self) -> str | None:
+        """The configuration's ``default_model``, where it is known without building a client
+        (a ready client, or a configuration object rather than a file path)."""
+        if self.client is not None:
+            return self.client.config.default_model
+        return self.config.default_model if isinstance(self.config, CosmaraConfig) else None
+
+    def _model_name(self) -> str:
+        """The model calls go to: ``model``, else the configuration's ``default_model``."""
+        return self.model or self._cosmara().config.default_model or ""
 
     def _cosmara(self) -> Cosmara:
         if self.client is not None:
@@ -177,7 +193,7 @@ class ChatCosmara(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider="cosmara",
-            ls_model_name=kwargs.get("model", self.model),
+            ls_model_name=kwargs.get("model") or self._model_name(),
             ls_model_type="chat",
         )
         temperature = kwargs.get("temperature", self.temperature)
@@ -377,7 +393,7 @@ class ChatCosmara(BaseChatModel):
         """Prompt tokens as the engine estimates them (tiktoken if cached locally, else a
         character heuristic); never downloads anything."""
         request = ChatRequest(
-            model=self.model,
+            model=self._model_name() or "default",  # the name plays no part in the count
             messages=to_openai_messages(messages),  # type: ignore[arg-type]
             tools=[convert_to_openai_tool(tool) for tool in tools] if tools else None,  # type: ignore[misc]
         )

@@ -30,6 +30,8 @@ class CosmaraEmbeddings(BaseModel, Embeddings):
     chunk_size: int = Field(default=1000, ge=1)
     """Texts per request."""
     timeout: float | None = None
+    max_retries: int | None = None
+    """Retries of a failing target; ``None`` keeps the engine's retry policy."""
     api_key: SecretStr | None = None
     base_url: str | None = None
     config: CosmaraConfig | Path | str | None = None
@@ -79,6 +81,7 @@ class CosmaraEmbeddings(BaseModel, Embeddings):
             "input": batch,
             "dimensions": self.dimensions,
             "timeout": self.timeout,
+            "max_retries": self.max_retries,
             "user": self.user,
             "team": self.team,
             "org": self.org,

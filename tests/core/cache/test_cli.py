@@ -170,16 +170,21 @@ def test_calibrate_prints_the_threshold(tmp_path: Path) -> None:
     assert text.rstrip().endswith("threshold = " + lines[1].split()[1])
 
 
-def test_calibrate_with_an_engine_embedding_model(tmp_path: Path, emulator: Emulator) -> None:
-    config = tmp_path / "cosmara.toml"
-    config.write_text(_toml({"providers.openai": {"base_url": emulator.base_url, "api_key": KEY}}))
-    argv = ["cache", "calibrate", str(_pairs(tmp_path)), "--embedder"]
-    code, text = _run(
-        *argv, "openai/text-embedding-3-small", "--verifier", "none", "--config", str(config)
-    )
-    assert code == 0
-    assert "embedder openai/text-embedding-3-small, verifier none" in text
-    assert [r.path for r in emulator.requests] == ["/v1/embeddings"]  # all texts in one batch
+def test_calibrate_with_an_engine_embedding_model(tmp_path: Path) -> None:
+    # The emulator's embeddings are bags of words: long enough vectors keep different words
+    # apart, and the verifier tells "5 km" from "50 km" (number words look alike to them).
+    with Emulator(embedding_dimensions=256) as emulator:
+        config = tmp_path / "cosmara.toml"
+        settings = {"providers.openai": {"base_url": emulator.base_url, "api_key": KEY}}
+        config.write_text(_toml(settings))
+        argv = ["cache", "calibrate", str(_pairs(tmp_path)), "--embedder"]
+        code, text = _run(
+            *argv, "openai/text-embedding-3-small", "--verifier", "builtin", "--config", str(config)
+        )
+        paths = [r.path for r in emulator.requests]
+    assert code == 0, text
+    assert "embedder openai/text-embedding-3-small, verifier DetailVerifier" in text
+    assert paths == ["/v1/embeddings"]  # all texts in one batch
 
 
 @pytest.mark.parametrize(

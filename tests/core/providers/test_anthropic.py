@@ -70,7 +70,12 @@ KEY = "sk-ant-test-0000"
 
 
 def _client(**settings: Any) -> Cosmara:
-    return Cosmara(providers={"anthropic": {"api_key": KEY, **settings}}, load_entry_points=False)
+    # A recorded error is one answer: no retries.
+    return Cosmara(
+        {"retry": {"max_retries": 0}},
+        providers={"anthropic": {"api_key": KEY, **settings}},
+        load_entry_points=False,
+    )
 
 
 def _provider(**settings: Any) -> AnthropicProvider:

@@ -31,7 +31,12 @@ EMBED = "ollama/langchaingo__api_embed.httprr"
 
 
 def _client(base_url: str) -> Cosmara:
-    return Cosmara(providers={"ollama": {"base_url": base_url}}, load_entry_points=False)
+    # A recorded error is one answer: no retries.
+    return Cosmara(
+        {"retry": {"max_retries": 0}},
+        providers={"ollama": {"base_url": base_url}},
+        load_entry_points=False,
+    )
 
 
 def _base(interaction: Interaction) -> str:

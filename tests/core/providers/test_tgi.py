@@ -37,7 +37,10 @@ def _posts(name: str) -> list[Interaction]:
 
 def _client(base_url: str) -> Cosmara:
     settings = {"base_url": base_url, "api_key": "hf_replay"}
-    return Cosmara(providers={"tgi": settings}, load_entry_points=False)
+    # A recorded error is one answer: no retries.
+    return Cosmara(
+        {"retry": {"max_retries": 0}}, providers={"tgi": settings}, load_entry_points=False
+    )
 
 
 def _endpoint(interaction: Interaction) -> str:

@@ -82,6 +82,7 @@ from cosmara._stream import (
     ToolCallDelta,
 )
 from cosmara._timeouts import Timeouts
+from cosmara._tracking import Spend, track_cost
 from cosmara.hookspecs import hookimpl
 from cosmara.pipeline import Call, Outcome, Stage
 
@@ -152,6 +153,7 @@ __all__ = [
     "RetryPolicy",
     "Route",
     "Secret",
+    "Spend",
     "Stage",
     "StateStoreError",
     "StreamAccumulator",
@@ -172,4 +174,5 @@ __all__ = [
     "estimate_cost",
     "hookimpl",
     "load_litellm_prices",
+    "track_cost",
 ]

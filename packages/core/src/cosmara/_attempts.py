@@ -2,11 +2,15 @@
 
 The drivers only do I/O: they iterate targets from ``AttemptLoop``, send, and report the
 outcome back. What counts as worth trying elsewhere, what gets recorded, and when a fallback
-is announced (``cosmara_fallback``) are decided here once.
+is announced (``cosmara_fallback``) are decided here once, and logged here (logger
+``cosmara.attempts``; see docs/logging.md): each attempt's outcome, each retry with its wait,
+each fallback and each target passed over. Lines name targets, error classes, statuses and
+codes, never a provider's message (it may quote the prompt) nor anything sent.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from time import monotonic, perf_counter
 
@@ -26,6 +30,8 @@ from cosmara._retry import RetryPolicy
 from cosmara._routing import Plan, Target
 
 __all__ = ["AttemptLoop"]
+
+logger = logging.getLogger("cosmara.attempts")
 
 
 class AttemptLoop:
@@ -79,6 +85,12 @@ class AttemptLoop:
             if self._stop or (self.attempts and self._out_of_time()):
                 break
             if position and self._last_error is not None:
+                logger.info(
+                    "fallback: %s -> %s after %s",
+                    self.attempts[-1].provider + "/" + self.attempts[-1].model,
+                    target.id,
+                    type(self._last_error).__name__,
+                )
                 self._plugins.emit(
                     "cosmara_fallback",
                     request=self._request,
@@ -108,6 +120,7 @@ class AttemptLoop:
 
     def _skip(self, target: Target, error: ProviderError) -> None:
         """Record a target passed over without sending, and move on."""
+        logger.debug("%s passed over, not sent: %s", target.id, error.code)
         self.attempts.append(
             Attempt(
                 provider=target.provider.name,
@@ -142,11 +155,22 @@ class AttemptLoop:
             return False
         if self._retries >= self._retry.max_retries or not self._retry.should_retry(error):
             return False
+        if error.code == POOL_EXHAUSTED:
+            return False  # it already waited its pool timeout: the next target, at once
         delay = self._retry.delay(self._retries + 1, error)
         if self._out_of_time(after=delay):
+            logger.info("%s not retried: a %.2f s wait would outlast the call", target.id, delay)
             return False  # the wait would outlast the call: the next target may still answer
         self._retries += 1
         self.delay = delay
+        logger.info(
+            "%s retry %d of %d in %.2f s after %s",
+            target.id,
+            self._retries,
+            self._retry.max_retries,
+            delay,
+            type(error).__name__,
+        )
         return True
 
     def _out_of_time(self, after: float = 0.0) -> bool:
@@ -173,6 +197,7 @@ class AttemptLoop:
         first_token = (
             None if first_token_at is None else round((first_token_at - self._tried) * 1000, 3)
         )
+        logger.debug("%s answered in %.1f ms", target.id, latency)
         self._health.record(target.id, ok=True, latency_ms=latency, first_token_ms=first_token)
         self.attempts.append(
             Attempt(
@@ -189,6 +214,14 @@ class AttemptLoop:
         error.provider = error.provider or target.provider.name
         error.model = error.model or target.model
         latency = self._elapsed()
+        logger.info(
+            "%s failed in %.1f ms: %s (status %s, code %s)",
+            target.id,
+            latency,
+            type(error).__name__,
+            error.status_code,
+            error.code,
+        )
         # Only failures that say something about the target count against its health: a
         # request the provider rejected shows the provider answering, and a request that
         # found our own connection limit full never reached it.
@@ -219,6 +252,9 @@ class AttemptLoop:
         error = self._sent_error or self._last_error
         if error is None:  # pragma: no cover - a plan always has at least one target
             raise RuntimeError("attempt loop ended without an attempt")
+        logger.info(
+            "no target answered after %d attempt(s): %s", len(self.attempts), type(error).__name__
+        )
         return self.fail(error)
 
     def fail(self, error: ProviderError) -> ProviderError:

@@ -137,12 +137,16 @@ class GroupRouter:
         ordered = strategy(able, request, context, self._health, self._options[name])
         ordered = ordered[: group.max_candidates]
         targets = _joined(ordered, self._after(fallbacks, request, context, needs, size))
-        reason = f"group {name!r}: {group.strategy} ranked {len(able)} of {total} candidates"
+        reason = (
+            f"group {name!r}: {ordered[0].id}, {_chosen_as(group.strategy)} of {len(able)} "
+            f"candidate{'' if len(able) == 1 else 's'}"
+        )
         if needs:
             reason += f" able to take {_listed(needs)}"
         if len(able) < len(every):
             reason += _passed_over(len(every) - len(awake), len(awake) - len(able))
-        reason += f"; chose {ordered[0].id}"
+        if len(every) < total:
+            reason += f" ({total} in the group)"
         route = Route(
             strategy=group.strategy, reason=reason, candidates=tuple(t.id for t in targets)
         )
@@ -325,12 +329,27 @@ def _fitting(able: Candidates, request: ChatRequest, size: Callable[[], int]) ->
     return fitting or able
 
 
+_CHOSEN_AS = {
+    "cost": "the cheapest",
+    "quality": "the highest quality",
+    "latency": "the fastest",
+    "balanced": "the best balance of cost, quality and latency",
+    "weighted": "drawn by weight",
+    "sticky": "kept for this user or conversation",
+}
+
+
+def _chosen_as(strategy: str) -> str:
+    """How the strategy picked the first target, in words."""
+    return _CHOSEN_AS.get(strategy, f"first by the {strategy!r} strategy")
+
+
 def _passed_over(resting: int, too_small: int) -> str:
     reasons = [
-        f"{count} {why}"
-        for count, why in (
-            (resting, "whose circuits are open"),
-            (too_small, "too small for this prompt"),
+        f"{count} {why if count == 1 else plural}"
+        for count, why, plural in (
+            (resting, "whose circuit is open", "whose circuits are open"),
+            (too_small, "too small for this prompt", "too small for this prompt"),
         )
         if count
     ]

@@ -11,10 +11,14 @@ While a breaker is open no request is sent to its target; half-open lets a limit
 probe requests through. Only failures that say something about the target count (outages,
 timeouts, broken connections, rate limits, invalid bodies: the errors marked retryable); a
 bad request or a bad key does not trip a breaker.
+
+Every move of a breaker is logged (logger ``cosmara.health``, INFO) with the target and, when
+it opens, what opened it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,6 +32,8 @@ __all__ = ["Admission", "BreakerPolicy", "HealthMonitor", "TargetHealth"]
 BreakerState = Literal["closed", "open", "half_open"]
 Admission = Literal["free", "probe"] | None
 _UNKNOWN: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
+
+logger = logging.getLogger("cosmara.health")
 
 
 class BreakerPolicy(BaseModel):
@@ -289,8 +295,23 @@ class HealthMonitor:
         return [ok for at, ok in state.recent if at >= start]
 
     def _announce(self, target: str, old: BreakerState, new: BreakerState) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("breaker of %s: %s -> %s%s", target, old, new, self._why(target, new))
         if self._on_transition is not None:
             self._on_transition(target, old, new)
+
+    def _why(self, target: str, new: BreakerState) -> str:
+        """What moved a breaker, said in the log line: the failures that opened it, the
+        cooldown that ended, the successes that closed it."""
+        policy = self.policy
+        if new == "half_open":
+            return f" (cooldown of {policy.cooldown_seconds:g} s over: probing)"
+        if new == "closed":
+            return f" ({policy.close_after_successes} probe(s) succeeded)"
+        state = self._targets.get(target)
+        if state is None:  # pragma: no cover - a target moves only once it has a state
+            return ""
+        return f" ({state.consecutive} failure(s) in a row, last {state.last_error})"
 
 
 def _availability(window: list[bool]) -> float:

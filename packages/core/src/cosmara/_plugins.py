@@ -1,10 +1,17 @@
-"""The plugin host: one pluggy manager per client, built-ins registered like any plugin."""
+"""The plugin host: one pluggy manager per client, built-ins registered like any plugin.
+
+Every plugin has a readable name (its entry point's, or its class's or module's), which is how
+a failing observer is reported. Installed plugins left out (by ``COSMARA_PLUGINS``, or
+``load_entry_points=False``) are remembered, so a model naming a provider one of them would
+register says why it is unknown.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import types
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -16,7 +23,7 @@ from cosmara.hookspecs import ProviderFactory
 if TYPE_CHECKING:
     from cosmara.pipeline import Stage
 
-__all__ = ["PLUGINS_ENV", "Plugins"]
+__all__ = ["PLUGINS_ENV", "Plugins", "ProviderKinds"]
 
 PLUGINS_ENV = "COSMARA_PLUGINS"
 ENTRY_POINT_GROUP = "cosmara"
@@ -24,11 +31,23 @@ ENTRY_POINT_GROUP = "cosmara"
 logger = logging.getLogger("cosmara.plugins")
 
 
+class ProviderKinds(dict[str, ProviderFactory]):
+    """The registered provider kinds (kind -> factory), and why an installed one is missing:
+    ``why_missing(kind)`` says so when an installed plugin was left out."""
+
+    def __init__(
+        self, found: dict[str, ProviderFactory], why_missing: Callable[[str], str | None]
+    ) -> None:
+        super().__init__(found)
+        self.why_missing = why_missing
+
+
 class Plugins:
     """Registers plugins and dispatches their hooks, isolating observers from the request.
 
     ``COSMARA_PLUGINS`` restricts which installed plugins load: unset loads all, a
     comma-separated list loads only those entry-point names, ``none`` (or empty) loads none.
+    A name no installed plugin has is logged as a warning (logger ``cosmara.plugins``).
     """
 
     def __init__(self, plugins: Iterable[object] = (), *, load_entry_points: bool = True) -> None:
@@ -37,13 +56,33 @@ class Plugins:
         self.manager = pluggy.PluginManager("cosmara")
         self.manager.add_hookspecs(hookspecs)
         self.manager.register(providers, name="cosmara.builtin")
+        self._labels: dict[str, str] = {}  # plugin name -> how logs name it
+        self._load_entry_points = load_entry_points
+        self._left_out: dict[str, str] = {}  # installed, not loaded: entry point -> package
+        self._unknown_wanted: list[str] = []  # COSMARA_PLUGINS names nothing installed has
         if load_entry_points:
-            self._load_entry_points()
+            self._load_installed()
         for plugin in plugins:
             self.register(plugin)
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        self.manager.register(plugin, name=name)
+        """Register ``plugin`` under ``name``, else a readable name of its own: its class's
+        (``CostLogger``, then ``CostLogger#2`` for a second instance) or its module's.
+
+        Raises:
+            ValueError: the plugin, or a plugin of that name, is already registered.
+        """
+        self.manager.register(plugin, name=name or self._name_for(plugin))
+
+    def _name_for(self, plugin: object) -> str:
+        if isinstance(plugin, types.ModuleType):
+            return plugin.__name__
+        base = type(plugin).__name__
+        name, number = base, 1
+        while self.manager.has_plugin(name):
+            number += 1
+            name = f"{base}#{number}"
+        return name
 
     def unregister(self, plugin: object) -> None:
         self.manager.unregister(plugin)
@@ -51,7 +90,7 @@ class Plugins:
     def names(self) -> list[str]:
         return [name for name, _ in self.manager.list_name_plugin()]
 
-    def provider_factories(self) -> dict[str, ProviderFactory]:
+    def provider_factories(self) -> ProviderKinds:
         """Every registered provider kind. Two plugins claiming one kind is an error."""
         factories: dict[str, ProviderFactory] = {}
 
@@ -61,7 +100,28 @@ class Plugins:
             factories[kind] = factory
 
         self.manager.hook.cosmara_register_providers(register=register)
-        return factories
+        return ProviderKinds(factories, self.why_missing)
+
+    def why_missing(self, kind: str) -> str | None:
+        """Why the provider ``kind`` may be missing: an installed plugin of that name left
+        out (by ``COSMARA_PLUGINS`` or ``load_entry_points=False``), or ``COSMARA_PLUGINS``
+        naming plugins that are not installed; None when neither applies."""
+        if self._load_entry_points:
+            left_out, setting = self._left_out, f"{PLUGINS_ENV}={os.environ.get(PLUGINS_ENV)}"
+        else:
+            left_out, setting = _installed(), "Cosmara(load_entry_points=False)"
+        reasons = []
+        if kind in left_out:
+            reasons.append(
+                f"plugin {kind!r} ({left_out[kind]}) is installed but {setting} leaves it out"
+            )
+        elif left_out:
+            listed = ", ".join(f"{name} ({package})" for name, package in sorted(left_out.items()))
+            reasons.append(f"installed plugins left out by {setting}: {listed}")
+        if self._unknown_wanted:
+            names = ", ".join(repr(name) for name in self._unknown_wanted)
+            reasons.append(f"{PLUGINS_ENV} names {names}, which no installed plugin is called")
+        return "; ".join(reasons) or None
 
     def embedders(self) -> dict[str, Any]:
         """Embedder factories registered by plugins, by name."""
@@ -139,15 +199,22 @@ class Plugins:
             try:
                 impl.function(**{name: kwargs[name] for name in impl.argnames})
             except Exception:
-                logger.exception("cosmara plugin %r failed in %s", impl.plugin_name, event)
+                name = impl.plugin_name
+                logger.exception(
+                    "cosmara plugin %r failed in %s", self._labels.get(name, name), event
+                )
 
-    def _load_entry_points(self) -> None:
+    def _load_installed(self) -> None:
         from importlib.metadata import entry_points
 
         wanted = os.environ.get(PLUGINS_ENV)
         allowed = None if wanted is None else {n.strip() for n in wanted.split(",") if n.strip()}
+        installed = set()
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            installed.add(entry_point.name)
+            package = _package(entry_point)
             if allowed is not None and entry_point.name not in allowed:
+                self._left_out[entry_point.name] = package
                 continue
             if self.manager.get_plugin(entry_point.name) is not None:
                 continue
@@ -158,3 +225,25 @@ class Plugins:
                     f"cannot load Cosmara plugin {entry_point.name!r}: {error}"
                 ) from error
             self.manager.register(plugin, name=entry_point.name)
+            self._labels[entry_point.name] = f"{entry_point.name} ({package})"
+        self._unknown_wanted = sorted((allowed or set()) - installed - {"none"})
+        if self._unknown_wanted:
+            logger.warning(
+                "%s names %s, which no installed plugin is called (installed: %s)",
+                PLUGINS_ENV,
+                ", ".join(repr(name) for name in self._unknown_wanted),
+                ", ".join(sorted(installed)) or "none",
+            )
+
+
+def _package(entry_point: Any) -> str:
+    """The distribution that installed ``entry_point`` (its entry point name if unknown)."""
+    dist = getattr(entry_point, "dist", None)
+    return str(getattr(dist, "name", None) or entry_point.name)
+
+
+def _installed() -> dict[str, str]:
+    """Every installed plugin: entry point name -> its package."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: _package(ep) for ep in entry_points(group=ENTRY_POINT_GROUP)}

@@ -24,7 +24,7 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    max_retries: int = Field(default=0, ge=0, le=MAX_RETRIES)
+    max_retries: int = Field(default=2, ge=0, le=MAX_RETRIES)
     initial_delay: float = Field(default=0.5, ge=0)
     max_delay: float = Field(default=8.0, ge=0)
     multiplier: float = Field(default=2.0, ge=1)

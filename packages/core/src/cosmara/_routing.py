@@ -16,6 +16,7 @@ from cosmara._catalog import Catalog, ModelInfo
 from cosmara._config import CosmaraConfig, ProviderSettings
 from cosmara._errors import ConfigurationError, MissingCredentialsError, UnknownModelError
 from cosmara._meta import Route
+from cosmara._plugins import ProviderKinds
 from cosmara.hookspecs import ProviderFactory
 from cosmara.providers._base import HttpProvider, Provider
 
@@ -63,6 +64,11 @@ class ProviderSet:
     def names(self) -> set[str]:
         return set(self._settings) | set(self._factories)
 
+    def why_missing(self, kind: str) -> str | None:
+        """Why no plugin registers ``kind``, when an installed one was left out."""
+        factories = self._factories
+        return factories.why_missing(kind) if isinstance(factories, ProviderKinds) else None
+
     def __contains__(self, name: object) -> bool:
         return name in self._settings or name in self._factories
 
@@ -88,7 +94,11 @@ class ProviderSet:
         factory = self._factories.get(kind)
         if factory is None:
             known = ", ".join(sorted(self._factories))
-            raise ConfigurationError(f"provider {name!r} has unknown type {kind!r}; known: {known}")
+            why = self.why_missing(kind)
+            raise ConfigurationError(
+                f"provider {name!r} has unknown type {kind!r}; known: {known}"
+                + (f"; {why}" if why else "")
+            )
         provider = factory(name, settings)
         if not isinstance(provider, Provider):
             raise ConfigurationError(f"the factory for {kind!r} did not return a Provider")
@@ -189,8 +199,9 @@ class Router:
     def _unknown(self, name: str, prefix: str | None) -> str:
         providers = ", ".join(sorted(self._providers.names()))
         if prefix is not None:
+            why = self._providers.why_missing(prefix)
             return (
                 f"unknown provider {prefix!r} in model {name!r}; "
-                f"use 'provider/model' with one of: {providers}"
+                f"use 'provider/model' with one of: {providers}" + (f"; {why}" if why else "")
             )
         return f"unknown model {name!r}: name it as 'provider/model' (providers: {providers})"

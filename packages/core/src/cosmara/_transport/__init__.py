@@ -16,7 +16,7 @@ import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from cosmara._errors import ClientClosedError, ConfigurationError
+from cosmara._errors import ClientClosedError, ConfigurationError, CosmaraError
 from cosmara._headers import header_problem
 from cosmara._limits import Limits
 from cosmara._transport._body import BodyDecoder, TooLarge
@@ -157,7 +157,11 @@ class Transport:
                 raise ConfigurationError(f"a request to {provider.name}: {problem}; not sent")
 
     def _converted(self, error: Exception, provider: HttpProvider) -> BaseException:
-        return converted(error, provider.name, closed=self.closed)
+        try:
+            base_url: str | None = provider.base_url  # named in connection errors
+        except CosmaraError:
+            base_url = None
+        return converted(error, provider.name, closed=self.closed, base_url=base_url)
 
     def _sync_pools(self) -> SyncPools:
         pools = self._sync

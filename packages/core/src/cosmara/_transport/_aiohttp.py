@@ -79,8 +79,11 @@ class AiohttpPools:
 
     def _new_session(self, provider: HttpProvider) -> _Session:
         size = provider.settings.max_connections or self._max_connections
+        # Our certificate store only for TLS (loading it costs tens of milliseconds); a
+        # plain-http provider never uses one (redirects are not followed).
+        tls = self._ssl_context() if provider.base_url.startswith("https:") else True
         connector = aiohttp.TCPConnector(
-            limit=size, limit_per_host=0, ssl=self._ssl_context(), enable_cleanup_closed=False
+            limit=size, limit_per_host=0, ssl=tls, enable_cleanup_closed=False
         )
         session = aiohttp.ClientSession(
             connector=connector,

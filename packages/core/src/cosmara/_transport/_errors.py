@@ -26,12 +26,35 @@ from cosmara._transport._body import TooLarge
 __all__ = ["converted"]
 
 
-def converted(error: BaseException, provider: str, *, closed: bool) -> BaseException:
-    """The Cosmara error for ``error``, raised while talking to ``provider``; ``closed`` says
-    the client was closed meanwhile (whatever broke then is the closing, not the provider).
+def converted(
+    error: BaseException, provider: str, *, closed: bool, base_url: str | None = None
+) -> BaseException:
+    """The Cosmara error for ``error``, raised while talking to ``provider`` at ``base_url``;
+    ``closed`` says the client was closed meanwhile (whatever broke then is the closing, not
+    the provider). Connection failures and timeouts name the URL they tried (its scheme, host,
+    port and path: a mistyped base URL is the usual cause).
 
     Return it and raise it ``from None`` when it is not ``error`` itself: a converted error's
     cause could carry what the transport was sending."""
+    return _converted(error, provider, closed=closed, where=_where(provider, base_url))
+
+
+def _where(provider: str, base_url: str | None) -> str:
+    """``provider`` and the URL tried, without anything that could be a credential: base URL
+    credentials were taken out when configured; a query or fragment is left out here."""
+    if not base_url:
+        return provider
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:
+        return provider
+    host = parts.netloc.rpartition("@")[2]
+    return f"{provider} at {urlunsplit((parts.scheme, host, parts.path, '', ''))}"
+
+
+def _converted(error: BaseException, provider: str, *, closed: bool, where: str) -> BaseException:
     if isinstance(error, CosmaraError):
         if isinstance(error, ProviderError) and error.provider is None:
             error.provider = provider
@@ -47,19 +70,19 @@ def converted(error: BaseException, provider: str, *, closed: bool) -> BaseExcep
             f"a request to {provider} could not be encoded ({type(error).__name__}): check its "
             "headers, key and base_url for control or non-ASCII characters"
         )
-    found = _from_httpx(error, provider) or _from_aiohttp(error, provider)
+    found = _from_httpx(error, provider, where) or _from_aiohttp(error, provider, where)
     if found is not None:
         return found
     if isinstance(error, _timeouts()):  # asyncio deadlines
-        return RequestTimeoutError("the provider did not answer in time", provider=provider)
+        return RequestTimeoutError(f"{where} did not answer in time", provider=provider)
     if isinstance(error, OSError):
         return ProviderConnectionError(
-            f"connection to {provider} failed: {type(error).__name__}", provider=provider
+            f"connection to {where} failed: {type(error).__name__}", provider=provider
         )
     return error
 
 
-def _from_httpx(error: BaseException, provider: str) -> CosmaraError | None:
+def _from_httpx(error: BaseException, provider: str, where: str) -> CosmaraError | None:
     # Only if the library is loaded: converting must never import one.
     httpx: Any = sys.modules.get("httpx")
     httpcore: Any = sys.modules.get("httpcore")
@@ -75,7 +98,7 @@ def _from_httpx(error: BaseException, provider: str) -> CosmaraError | None:
     timeouts = tuple(m.TimeoutException for m in (httpx, httpcore) if m is not None)
     if timeouts and isinstance(error, timeouts):
         return RequestTimeoutError(
-            f"{type(error).__name__}: the provider did not answer in time", provider=provider
+            f"{type(error).__name__}: {where} did not answer in time", provider=provider
         )
     local = tuple(m.LocalProtocolError for m in (httpx, httpcore) if m is not None)
     if local and isinstance(error, local):
@@ -96,9 +119,7 @@ def _from_httpx(error: BaseException, provider: str) -> CosmaraError | None:
     )
     if transport and isinstance(error, transport):
         detail = str(error) or type(error).__name__
-        return ProviderConnectionError(
-            f"connection to {provider} failed: {detail}", provider=provider
-        )
+        return ProviderConnectionError(f"connection to {where} failed: {detail}", provider=provider)
     if (
         httpx is not None
         and isinstance(error, RuntimeError)
@@ -108,13 +129,13 @@ def _from_httpx(error: BaseException, provider: str) -> CosmaraError | None:
     return None
 
 
-def _from_aiohttp(error: BaseException, provider: str) -> ProviderError | None:
+def _from_aiohttp(error: BaseException, provider: str, where: str) -> ProviderError | None:
     aiohttp: Any = sys.modules.get("aiohttp")
     if aiohttp is None:
         return None
     if isinstance(error, aiohttp.ServerTimeoutError):
         return RequestTimeoutError(
-            f"{type(error).__name__}: the provider did not answer in time", provider=provider
+            f"{type(error).__name__}: {where} did not answer in time", provider=provider
         )
     if isinstance(error, aiohttp.ClientResponseError):
         # The response itself was not valid HTTP (a broken status line or header).
@@ -124,9 +145,7 @@ def _from_aiohttp(error: BaseException, provider: str) -> ProviderError | None:
         )
     if isinstance(error, aiohttp.ClientError):
         detail = str(error) or type(error).__name__
-        return ProviderConnectionError(
-            f"connection to {provider} failed: {detail}", provider=provider
-        )
+        return ProviderConnectionError(f"connection to {where} failed: {detail}", provider=provider)
     return None
 
 

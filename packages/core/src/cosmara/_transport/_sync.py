@@ -72,8 +72,10 @@ class SyncPools:
             client = self._clients.get(provider.name)
             if client is None:
                 size = provider.settings.max_connections or self._max_connections
-                context = self._ssl_context()
-                transport = _DeadlineTransport(_pool(provider.base_url, size, context), context)
+                base_url = provider.base_url
+                # Loading the certificate store costs tens of milliseconds: only for TLS.
+                context = self._ssl_context() if base_url.startswith("https:") else None
+                transport = _DeadlineTransport(_pool(base_url, size, context), context)
                 client = self._clients[provider.name] = httpx.Client(
                     transport=transport,
                     follow_redirects=False,
@@ -104,7 +106,7 @@ class SyncRaw:
         self._response.close()
 
 
-def _pool(base_url: str, size: int, ssl_context: Any) -> httpcore.ConnectionPool:
+def _pool(base_url: str, size: int, ssl_context: Any | None) -> httpcore.ConnectionPool:
     """The provider's pool; through the environment's proxy for its host if one applies."""
     options: dict[str, Any] = {
         "ssl_context": ssl_context,
@@ -132,8 +134,13 @@ class _DeadlineTransport(httpx.HTTPTransport):
     tests fail loudly if that ever changes.
     """
 
-    def __init__(self, pool: httpcore.ConnectionPool | httpcore.HTTPProxy, ssl_context: Any):
-        super().__init__(verify=ssl_context, trust_env=False)
+    def __init__(
+        self, pool: httpcore.ConnectionPool | httpcore.HTTPProxy, ssl_context: Any | None
+    ) -> None:
+        # httpx builds a pool of its own here, replaced below before it ever connects; for a
+        # plain-http provider it gets no certificate store rather than loading one for nothing.
+        verify = ssl_context if ssl_context is not None else False
+        super().__init__(verify=verify, trust_env=False)
         self._pool = pool
 
 

@@ -1,11 +1,13 @@
 """The events stage: ``cosmara_request_start`` on the way out, and exactly one of
 ``cosmara_response`` / ``cosmara_error`` on the way back, after every other stage has settled
-the answer (its cost saved, its budget)."""
+the answer (its cost saved, its budget). The same outcome goes to the ``track_cost()`` blocks
+open in the caller's context."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cosmara._tracking import record
 from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
 
@@ -27,6 +29,7 @@ class Events(Stage):
     def after(self, call: Call, outcome: Outcome) -> None:
         if outcome.cancelled:
             return  # the caller left: there is nobody to tell, and no answer to report
+        record(outcome.response, outcome.error)
         if outcome.error is not None:  # also when the answer of last resort stood in for it
             self._plugins.emit(
                 "cosmara_error", request=call.request, error=outcome.error, context=call.context

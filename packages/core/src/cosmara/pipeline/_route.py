@@ -1,8 +1,10 @@
 """The route stage: from the model, alias or group the request names to the targets the
-attempts will try, in order, and the ones not worth a request."""
+attempts will try, in order, and the ones not worth a request. Each plan is logged at DEBUG
+(logger ``cosmara.route``): the route's strategy and reason, the targets, the unfit ones."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from cosmara._errors import BadRequestError, ContextWindowExceededError, ProviderError
@@ -15,6 +17,8 @@ from cosmara.pipeline._call import Call
 from cosmara.pipeline._stage import Stage
 
 __all__ = ["Route"]
+
+logger = logging.getLogger("cosmara.route")
 
 
 class Route(Stage):
@@ -48,6 +52,8 @@ class Route(Stage):
         fallbacks = call.fallbacks + tuple(self._configured.get(request.model, ()))
         if not isinstance(request, ChatRequest):
             call.plan, call.unfit = self._router.plan(request.model, fallbacks), {}
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_plan(call.plan, {})
             return call.plan
         groups = self._groups
         needs = needed_capabilities(request)
@@ -59,7 +65,17 @@ class Route(Stage):
         else:
             plan = self._router.plan(request.model, fallbacks)
         call.plan, call.unfit = plan, _unfit(request, plan, needs, size)
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_plan(plan, call.unfit)
         return plan
+
+
+def _log_plan(plan: Plan, unfit: Mapping[str, ProviderError]) -> None:
+    route = plan.route
+    targets = ", ".join(target.id for target in plan.targets)
+    logger.debug("route (%s): %s; targets: %s", route.strategy, route.reason, targets)
+    for target, why in unfit.items():
+        logger.debug("%s unfit, will not be sent: %s", target, why.code)
 
 
 def _unfit(

@@ -72,8 +72,8 @@ class Validate:
             who["user"] = kwargs["user"]
         context = RequestContext.build(**who, base=self._context) if who else self._context
         if request is None:
-            if "model" not in kwargs and config.default_model:
-                kwargs["model"] = config.default_model
+            if kwargs.get("model") is None:
+                kwargs["model"] = _default_model(config, request_type)
             if context.user is not None:
                 # The caller's user id doubles as OpenAI's end-user field for abuse monitoring.
                 kwargs.setdefault("user", context.user)
@@ -96,6 +96,23 @@ class Validate:
             deadline=None if total is None else self._now() + total,
             options=options,
         )
+
+
+def _default_model(config: CosmaraConfig, request_type: type[_Request]) -> str:
+    """The model of a request that names none: the configuration's ``default_model`` (a chat
+    model, so chat requests only).
+
+    Raises:
+        RequestValidationError: there is none to use.
+    """
+    if request_type is ChatRequest and config.default_model:
+        return config.default_model
+    if request_type is ChatRequest:
+        raise RequestValidationError(
+            "no model: name one ('provider/model', an alias or a group such as 'auto') or set "
+            "default_model in the configuration"
+        )
+    raise RequestValidationError("no model: name an embedding model ('provider/model')")
 
 
 def _validated(request_type: type[_Request], data: dict[str, Any]) -> _Request:

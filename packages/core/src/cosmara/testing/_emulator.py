@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from ._embeddings import DEFAULT_DIMENSIONS, MAX_DIMENSIONS
 from ._openai import ScriptedReply
 from ._server import Server
 from ._state import Fault, RecordedRequest, State
@@ -38,6 +39,13 @@ class Emulator:
             loops stop by themselves. ``reset()`` starts the count again.
         max_recorded: how many of the latest requests ``requests`` keeps.
         model_prefix: prepended to the model names reported in responses and ``/v1/models``.
+        embedding_dimensions: the length of embedding vectors when a request does not ask
+            for one (``dimensions``). Similar texts get similar vectors (a hashed bag of
+            words); with a few hundred dimensions a retriever reliably finds the document
+            sharing a question's words, so a RAG demo works. 8 keeps them small.
+
+    Raises:
+        ValueError: a negative bound, or ``embedding_dimensions`` outside 1..8192.
     """
 
     def __init__(
@@ -48,12 +56,18 @@ class Emulator:
         max_requests: int = 100_000,
         max_recorded: int = 1000,
         model_prefix: str = "",
+        embedding_dimensions: int = DEFAULT_DIMENSIONS,
     ) -> None:
         if max_requests < 0 or max_recorded < 0:
             raise ValueError("max_requests and max_recorded must not be negative")
+        if not 1 <= embedding_dimensions <= MAX_DIMENSIONS:
+            raise ValueError(f"embedding_dimensions must be from 1 to {MAX_DIMENSIONS}")
         self._host = host
         self._state = State(
-            max_requests=max_requests, max_recorded=max_recorded, model_prefix=model_prefix
+            max_requests=max_requests,
+            max_recorded=max_recorded,
+            model_prefix=model_prefix,
+            embedding_dimensions=embedding_dimensions,
         )
         self._server = Server(self._state, host=host, port=port)
 
@@ -133,6 +147,8 @@ class Emulator:
         tool_calls: Sequence[Mapping[str, Any]] | None = None,
         finish_reason: str | None = None,
         usage: Mapping[str, Any] | None = None,
+        match_model: str | None = None,
+        match_text: str | None = None,
     ) -> None:
         """Queue the reply of a coming chat completion (FIFO; defaults once the queue is empty).
 
@@ -140,13 +156,21 @@ class Emulator:
         arguments are sent verbatim, so malformed arguments can be scripted. With tool calls
         and no ``content`` the message content is ``null``. ``finish_reason`` replaces the
         computed one; ``usage`` keys replace the computed token counts.
+
+        ``match_model`` (the model as sent, e.g. ``"gpt-4o-mini"``; the deployment on Azure
+        paths) and ``match_text`` (a substring of the last user message) keep the reply for
+        the request it is meant for: the first queued reply whose filters match a request
+        answers it, and other requests (a framework's own side questions: a query rewrite, a
+        title, a summary) pass it by and take the next one, or the echo.
         """
         calls = tuple(dict(call) for call in tool_calls or ())
         for call in calls:
             if not isinstance(call.get("name"), str):
                 raise ValueError("every tool call needs a string 'name'")
         usage_copy = dict(usage) if usage else None
-        self._state.push_reply(ScriptedReply(content, calls, finish_reason, usage_copy))
+        self._state.push_reply(
+            ScriptedReply(content, calls, finish_reason, usage_copy, match_model, match_text)
+        )
 
     def reset(self) -> None:
         """Clear faults, queued replies, recorded requests and the request count."""

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import math
-import random
-import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +14,17 @@ __all__ = [
     "ScriptedReply",
     "completion_body",
     "dumps",
-    "embeddings_body",
     "error_body",
     "fault_error",
+    "last_user_text",
     "malformed_body",
     "malformed_event",
     "model_object",
     "models_body",
     "plan_completion",
+    "positive_int",
     "stream_events",
+    "tokens_of",
 ]
 
 MODEL_IDS = (
@@ -38,7 +35,6 @@ MODEL_IDS = (
     "text-embedding-3-small",
     "text-embedding-3-large",
 )
-DEFAULT_DIMENSIONS = 8
 STREAM_PIECE = 4
 ARGUMENT_PIECE = 8
 DONE_EVENT = b"data: [DONE]\n\n"
@@ -129,12 +125,22 @@ def fault_error(status: int, model: str | None) -> tuple[str, str, str | None]:
 
 @dataclass(frozen=True)
 class ScriptedReply:
-    """A reply queued with ``Emulator.reply``; ``tool_calls`` items have name/arguments/id."""
+    """A reply queued with ``Emulator.reply``; ``tool_calls`` items have name/arguments/id.
+    ``match_model`` / ``match_text`` keep it for requests with that model, or whose last user
+    message contains that text."""
 
     content: str | None = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
+    match_model: str | None = None
+    match_text: str | None = None
+
+    def matches(self, model: str | None, last_user: str) -> bool:
+        """Whether a request for ``model`` whose last user message is ``last_user`` gets it."""
+        if self.match_model is not None and self.match_model != model:
+            return False
+        return self.match_text is None or self.match_text in last_user
 
 
 @dataclass
@@ -153,6 +159,16 @@ class Completion:
     model: str
     choices: list[_Choice] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
+
+
+def last_user_text(body: Any) -> str:
+    """The text of a chat request's last user message ("" when there is none)."""
+    messages = body.get("messages") if isinstance(body, Mapping) else None
+    found: list[Any] = messages if isinstance(messages, list) else []
+    for message in reversed(found):
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            return _text(message.get("content"))
+    return ""
 
 
 def _text(content: Any) -> str:
@@ -208,11 +224,12 @@ def _check_parts(message: Mapping[str, Any], index: int) -> None:
                 )
 
 
-def _tokens(text: str) -> int:
+def tokens_of(text: str) -> int:
+    """The emulator's token count of a text: a quarter of its characters, at least one."""
     return max(1, len(text) // 4)
 
 
-def _positive_int(body: Mapping[str, Any], name: str) -> int | None:
+def positive_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
@@ -263,10 +280,10 @@ def plan_completion(
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("'messages' must be a non-empty array.", param="messages")
-    n = _positive_int(body, "n") or 1
+    n = positive_int(body, "n") or 1
     if n > 128:
         raise RequestError("Invalid 'n': at most 128.", param="n")
-    limit = _positive_int(body, "max_completion_tokens") or _positive_int(body, "max_tokens")
+    limit = positive_int(body, "max_completion_tokens") or positive_int(body, "max_tokens")
     prompt = 0
     last_user = ""
     for index, message in enumerate(messages):
@@ -298,7 +315,7 @@ def plan_completion(
         wire_calls = [_wire_call(call, call_ids) for call in calls]
         text_out = content
         finish = "tool_calls" if wire_calls else "stop"
-        if not wire_calls and text_out is not None and limit and _tokens(text_out) > limit:
+        if not wire_calls and text_out is not None and limit and tokens_of(text_out) > limit:
             text_out, finish = text_out[: limit * 4], "length"
         tokens = len(text_out or "") + sum(
             len(c["function"]["name"]) + len(c["function"]["arguments"]) for c in wire_calls
@@ -423,64 +440,7 @@ def malformed_event(serial: int) -> bytes:
     )
 
 
-# -- embeddings and models -------------------------------------------------------------------
-
-
-def _vector(text: str, dimensions: int) -> list[float]:
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    rng = random.Random(int.from_bytes(digest, "little"))
-    values = [rng.gauss(0.0, 1.0) for _ in range(dimensions)]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
-
-
-def _embedding_texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and value:
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return [" ".join(map(str, value))]
-        texts = []
-        for item in value:
-            if isinstance(item, str):
-                texts.append(item)
-            elif isinstance(item, list) and all(isinstance(v, int) for v in item):
-                texts.append(" ".join(map(str, item)))
-            else:
-                break
-        else:
-            return texts
-    raise RequestError(
-        "'input' must be a string, an array of strings or an array of token arrays.",
-        param="input",
-    )
-
-
-def embeddings_body(body: Mapping[str, Any], *, model: str) -> dict[str, Any]:
-    """The ``/embeddings`` response: deterministic unit vectors seeded from each input's text."""
-    texts = _embedding_texts(body.get("input"))
-    dimensions = _positive_int(body, "dimensions") or DEFAULT_DIMENSIONS
-    if dimensions > 8192:
-        raise RequestError("Invalid 'dimensions': at most 8192.", param="dimensions")
-    encoding = body.get("encoding_format") or "float"
-    if encoding not in ("float", "base64"):
-        raise RequestError(
-            "'encoding_format' must be 'float' or 'base64'.", param="encoding_format"
-        )
-    data = []
-    for index, text in enumerate(texts):
-        vector = _vector(text, dimensions)
-        embedding: list[float] | str = vector
-        if encoding == "base64":
-            embedding = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode("ascii")
-        data.append({"object": "embedding", "index": index, "embedding": embedding})
-    tokens = sum(_tokens(text) for text in texts)
-    return {
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+# -- models ----------------------------------------------------------------------------------
 
 
 def model_object(model_id: str) -> dict[str, Any]:

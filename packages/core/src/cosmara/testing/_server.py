@@ -11,6 +11,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+from ._embeddings import embeddings_body
 from ._http import (
     LAST_CHUNK,
     HttpError,
@@ -24,9 +25,9 @@ from ._openai import (
     RequestError,
     completion_body,
     dumps,
-    embeddings_body,
     error_body,
     fault_error,
+    last_user_text,
     malformed_body,
     malformed_event,
     model_object,
@@ -291,22 +292,26 @@ class Server:
         if model is None:
             raise RequestError("you must provide a model parameter", param="model")
         if route == "embeddings":
-            body = embeddings_body(data, model=state.reported_model(model))
+            body = embeddings_body(
+                data,
+                model=state.reported_model(model),
+                default_dimensions=state.embedding_dimensions,
+            )
             return await self._send(writer, 200, dumps(body), headers, keep)
 
-        scripted = state.pop_reply(generation)
+        scripted = state.pop_reply(generation, model, last_user_text(data))
         try:
             completion = plan_completion(
                 data,
                 model=state.reported_model(model),
                 serial=serial,
                 created=int(time.time()),
-                reply=scripted,
+                reply=None if scripted is None else scripted[1],
                 call_ids=state.call_ids,
             )
         except RequestError:
             if scripted is not None:
-                state.give_back_reply(scripted)
+                state.give_back_reply(*scripted)
             raise
         if data.get("stream") is not True:
             answer = dumps(completion_body(completion))

@@ -126,9 +126,17 @@ class State:
     Every mutable attribute is guarded by ``lock``.
     """
 
-    def __init__(self, *, max_requests: int, max_recorded: int, model_prefix: str) -> None:
+    def __init__(
+        self,
+        *,
+        max_requests: int,
+        max_recorded: int,
+        model_prefix: str,
+        embedding_dimensions: int = 8,
+    ) -> None:
         self.max_requests = max_requests
         self.model_prefix = model_prefix
+        self.embedding_dimensions = embedding_dimensions
         self.lock = threading.Lock()
         self.faults: list[_ActiveFault] = []
         self.replies: deque[ScriptedReply] = deque()
@@ -173,18 +181,25 @@ class State:
         with self.lock:
             self.replies.append(reply)
 
-    def pop_reply(self, generation: int) -> ScriptedReply | None:
-        """The next scripted reply, if any, for a request that arrived in ``generation``
-        (none for one that arrived before the last ``reset()``)."""
+    def pop_reply(
+        self, generation: int, model: str | None = None, last_user: str = ""
+    ) -> tuple[int, ScriptedReply] | None:
+        """The first queued reply meant for this request (its model, its last user message),
+        with its place in the queue, for a request that arrived in ``generation`` (none for
+        one that arrived before the last ``reset()``)."""
         with self.lock:
-            if generation != self.generation or not self.replies:
+            if generation != self.generation:
                 return None
-            return self.replies.popleft()
+            for place, reply in enumerate(self.replies):
+                if reply.matches(model, last_user):
+                    del self.replies[place]
+                    return place, reply
+            return None
 
-    def give_back_reply(self, reply: ScriptedReply) -> None:
-        """Put a reply back at the front (its request was rejected)."""
+    def give_back_reply(self, place: int, reply: ScriptedReply) -> None:
+        """Put a reply back where it was (its request was rejected)."""
         with self.lock:
-            self.replies.appendleft(reply)
+            self.replies.insert(min(place, len(self.replies)), reply)
 
     def reset(self) -> None:
         """Clear faults, replies, recorded requests and the request count."""

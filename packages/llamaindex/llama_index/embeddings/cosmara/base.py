@@ -21,7 +21,8 @@ class CosmaraEmbedding(BaseEmbedding):
         model: ``provider/model`` of an embedding model (``model_name`` is accepted too).
         dimensions: output size, for models that can shorten their vectors.
         embed_batch_size: texts per request (LlamaIndex batches ``get_text_embedding_batch``).
-        fallbacks, timeout, config, api_key, client, org, team, user, tags, metadata: as for
+        fallbacks, timeout, max_retries, config, api_key, client, org, team, user, tags,
+            metadata: as for
             ``llama_index.llms.cosmara.Cosmara``.
 
     Raises:
@@ -34,6 +35,7 @@ class CosmaraEmbedding(BaseEmbedding):
     dimensions: int | None = Field(default=None, gt=0)
     fallbacks: list[str] = Field(default_factory=list)
     timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0)
     org: str | None = None
     team: str | None = None
     user: str | None = None
@@ -80,6 +82,8 @@ class CosmaraEmbedding(BaseEmbedding):
             request["fallbacks"] = self.fallbacks
         if self.timeout is not None:
             request["timeout"] = self.timeout
+        if self.max_retries is not None:
+            request["max_retries"] = self.max_retries
         for key in ("org", "team", "user"):
             value = getattr(self, key)
             if value is not None:
@@ -147,11 +151,11 @@ def build_client(
     if api_key is None:
         return CosmaraClient(config)
     loaded = CosmaraConfig.load(config)
-    provider, sep, _ = (model or "").partition("/")
+    provider, sep, _ = (model or loaded.default_model or "").partition("/")
     if not sep:
         raise ConfigurationError(
-            "api_key needs model='provider/model' to know which provider it is for; "
-            "for aliases, set keys per provider in config"
+            "api_key needs model='provider/model' (or a default_model of that form) to know "
+            "which provider it is for; for aliases, set keys per provider in config"
         )
     current = loaded.providers.get(provider) or ProviderSettings()
     # model_copy keeps the other settings (and other Secrets) as they are, unmasked.

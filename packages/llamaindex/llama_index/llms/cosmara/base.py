@@ -67,6 +67,8 @@ class Cosmara(FunctionCallingLLM):
         temperature, max_tokens: sent with every request when set.
         fallbacks: models tried in order when ``model`` fails.
         timeout: seconds for the whole request (the configuration's default otherwise).
+        max_retries: retries of a failing target before any fallback; ``None`` keeps the
+            engine's retry policy (two retries with backoff unless configured).
         config: a ``cosmara.toml`` path or a configuration dict for the engine.
         api_key: a key for the provider named in ``model`` (``provider/model``). It is kept only
             inside the engine's configuration, never in this object's fields, dumps or pickles.
@@ -86,6 +88,7 @@ class Cosmara(FunctionCallingLLM):
     max_tokens: int | None = Field(default=None, gt=0)
     fallbacks: list[str] = Field(default_factory=list)
     timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0)
     org: str | None = None
     team: str | None = None
     user: str | None = None
@@ -177,6 +180,8 @@ class Cosmara(FunctionCallingLLM):
             request["fallbacks"] = self.fallbacks
         if self.timeout is not None:
             request["timeout"] = self.timeout
+        if self.max_retries is not None:
+            request["max_retries"] = self.max_retries
         for key in ("org", "team", "user"):
             value = getattr(self, key)
             if value is not None:
