@@ -126,3 +126,21 @@ def test_the_default_policy_gives_a_target_three_attempts_with_backoff(
     first, second = clock.slept  # 0.5 s then 1 s, each within the ±25 % jitter
     assert 0.375 <= first <= 0.625
     assert 0.75 <= second <= 1.25
+
+
+@pytest.mark.parametrize("how", ["chat", "stream"])
+def test_an_attempts_latency_leaves_out_the_wait_before_it(emulator: Emulator, how: str) -> None:
+    providers = {"openai": {"base_url": emulator.base_url, "api_key": "sk-x"}}
+    retry = {"max_retries": 1, "initial_delay": 0.4, "jitter": 0}
+    emulator.add_fault(Fault(status=503, times=1))
+    with Cosmara({"providers": providers, "retry": retry}, load_entry_points=False) as client:
+        hi = [{"role": "user", "content": "hi"}]
+        if how == "chat":
+            meta = client.chat(model="openai/gpt-4o-mini", messages=hi).cosmara
+        else:
+            meta = list(client.stream(model="openai/gpt-4o-mini", messages=hi))[-1].cosmara
+    assert meta is not None
+    failed, answered = meta.attempts
+    assert failed.error == "ProviderUnavailableError"
+    # The second attempt came 0.4 s after the first: that wait is not the provider's time.
+    assert answered.latency_ms < 300

@@ -79,6 +79,11 @@ class AttemptLoop:
         self._deadline = deadline
         self._clock = clock
 
+    def sending(self) -> None:
+        """The request to the target just yielded goes out now (after any retry wait): its
+        latency and time to first token count from here, not from the wait."""
+        self._tried = perf_counter()
+
     def __iter__(self) -> Iterator[Target]:
         targets = list(self.plan.targets)
         for position, target in enumerate(targets):  # grows when a content filter refuses

@@ -64,6 +64,7 @@ class Attempts:
             for target in loop:
                 if loop.delay:
                     self._clock.sleep(loop.delay)
+                loop.sending()
                 try:
                     response = self._send(call, target)
                 except ProviderError as error:
@@ -78,6 +79,7 @@ class Attempts:
             for target in loop:
                 if loop.delay:
                     await self._clock.asleep(loop.delay)
+                loop.sending()
                 try:
                     response = await self._asend(call, target)
                 except ProviderError as error:
@@ -92,6 +94,7 @@ class Attempts:
             for target in loop:
                 if loop.delay:
                     self._clock.sleep(loop.delay)
+                loop.sending()
                 provider = target.provider
                 window = self._window(call, target, stream=True)
                 pace: Pace | StreamResponse = Pace(window.until)  # in-process: unbounded
@@ -140,6 +143,7 @@ class Attempts:
             for target in loop:
                 if loop.delay:
                     await self._clock.asleep(loop.delay)
+                loop.sending()
                 provider = target.provider
                 window = self._window(call, target, stream=True)
                 try:
