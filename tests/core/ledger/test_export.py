@@ -83,3 +83,13 @@ def test_exports_write_only_the_rows_given(recorded: Cosmara) -> None:
 def test_export_needs_a_path_or_a_text_stream() -> None:
     with pytest.raises(RequestValidationError, match="path or a text stream"):
         Ledger(MemoryStore()).to_csv(42, [])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx"])
+def test_csv_cells_never_run_as_spreadsheet_formulas(name: str) -> None:
+    out = io.StringIO()
+    Ledger(MemoryStore()).to_csv(out, [make_row(user=name, team="plain")])
+    [line] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert line["user"] == "'" + name
+    assert line["team"] == "plain"
+    assert float(line["cost_usd"]) >= 0  # numbers are written as numbers

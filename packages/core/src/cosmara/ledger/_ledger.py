@@ -139,8 +139,10 @@ class Ledger:
     # --- exporting --------------------------------------------------------------------------
     def to_csv(self, target: str | Path | TextIO, rows: Iterable[LedgerRow] | None = None) -> int:
         """Write rows (all when None) as CSV with a header, one column per ``LedgerRow`` field;
-        ``tags`` as a JSON object (tag names and values may hold any character). Returns how
-        many rows were written."""
+        ``tags`` as a JSON object (tag names and values may hold any character). A text cell
+        that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
+        a tab or a carriage return: a user name from the outside, say) is written with a
+        leading ``'``. Returns how many rows were written."""
         names = list(LedgerRow.model_fields)
         count = 0
         with _opened(target) as out:
@@ -149,7 +151,7 @@ class Ledger:
             for row in self._all() if rows is None else rows:
                 data = row.model_dump()
                 data["tags"] = json.dumps(row.tags, sort_keys=True, ensure_ascii=False)
-                writer.writerow(data)
+                writer.writerow({name: _inert(value) for name, value in data.items()})
                 count += 1
         return count
 
@@ -195,6 +197,16 @@ def summarize(
             summary = groups[values] = Summary(dict(zip(by, values, strict=True)))
         summary.add(row)
     return sorted(groups.values(), key=lambda s: (-s.cost_usd, -s.requests))
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text cell a spreadsheet will show as text, never evaluate."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _check_grouping(name: str, *, allow_periods: bool) -> None:
