@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from cosmara.budgets import Budgets, Webhook
     from cosmara.cache import Cache
     from cosmara.ledger import Ledger
+    from cosmara.pipeline._breakers import SharedBreakers
     from cosmara.state import StateStore
 
 __all__ = ["Cosmara"]
@@ -133,6 +134,7 @@ class Cosmara:
         self._webhook: Webhook | None = _webhook(self.config)
         self.cache: Cache | None = None
         self.ledger: Ledger | None = None
+        self._shared_breakers: SharedBreakers | None = None
         stages = self.plugins.placed_stages(self._builtin_stages())
         self._validate = Validate(
             self.config,
@@ -218,6 +220,8 @@ class Cosmara:
         self.plugins.emit(
             "cosmara_breaker", target=target, old_state=old_state, new_state=new_state
         )
+        if new_state == "open" and self._shared_breakers is not None:
+            self._shared_breakers.opened(target)
 
     @property
     def state(self) -> StateStore:
@@ -343,6 +347,17 @@ class Cosmara:
                 verifiers=self.plugins.verifiers(),
             )
             stages.append(CacheStage(self.cache, self.plugins))
+        if config.breaker.shared:
+            from cosmara.pipeline._breakers import SharedBreakers
+
+            self._shared_breakers = SharedBreakers(
+                self._health,
+                lambda: self.state,
+                clock,
+                cooldown=config.breaker.cooldown_seconds,
+                every=config.breaker.shared_every_seconds,
+            )
+            stages.append(self._shared_breakers)
         stages.append(self._route)
         from cosmara.pipeline._spend import SpendStage
 

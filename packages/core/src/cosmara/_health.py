@@ -50,6 +50,13 @@ class BreakerPolicy(BaseModel):
     half_open_probes: int = Field(default=1, ge=1)
     close_after_successes: int = Field(default=2, ge=1)
     ewma_alpha: float = Field(default=0.2, gt=0, le=1)
+    shared: bool = Field(
+        default=False,
+        description="share opened breakers with every process using the same [state] store",
+    )
+    shared_every_seconds: float = Field(
+        default=1.0, gt=0, description="how often a process reads the breakers others opened"
+    )
 
 
 class TargetHealth(BaseModel):
@@ -149,6 +156,26 @@ class HealthMonitor:
         if changed:
             self._announce(target, *changed)
         return "probe" if allowed else None
+
+    def open_elsewhere(self, target: str, remaining: float) -> bool:
+        """Another process opened ``target``'s breaker: hold it open here too for
+        ``remaining`` seconds, then probe as usual. False when it was already open as long."""
+        if not self.policy.enabled or remaining <= 0:
+            return False
+        with self._lock:
+            state = self._targets.get(target)
+            if state is None:
+                state = self._targets[target] = _Target()
+            opened_at = self._clock() - max(self.policy.cooldown_seconds - remaining, 0.0)
+            if state.state == "open" and state.opened_at >= opened_at:
+                return False
+            old = state.state
+            self._open(state, opened_at)
+            self._resting = _UNKNOWN
+        logger.info("breaker of %s: %s -> open (opened by another process)", target, old)
+        if self._on_transition is not None and old != "open":
+            self._on_transition(target, old, "open")
+        return True
 
     def record(
         self,
