@@ -179,6 +179,18 @@ def test_rollover_adds_last_periods_leftover(emulator: Emulator) -> None:
     assert client.budgets.status("day", "t").amount_usd == pytest.approx(0.002 - spent)
 
 
+def test_a_rolled_over_leftover_can_be_spent(emulator: Emulator) -> None:
+    clock = FakeClock()
+    budgets = {"day": {"level": "team", "amount_usd": 0.0001, "period": "daily", "rollover": True}}
+    client = _client(emulator, budgets, clock=clock)
+    clock.advance(86_400)  # a day with nothing spent: tomorrow has twice the money
+    _spend_until_blocked(client, "chat", Loop(), team="t")
+    status = client.budgets.status("day", "t")
+    assert status.amount_usd == pytest.approx(0.0002)
+    assert status.spent_usd > 0.0001  # past the plain amount: the leftover was spendable
+    assert status.spent_usd <= status.amount_usd
+
+
 def test_a_total_budget_never_resets(emulator: Emulator) -> None:
     clock = FakeClock()
     client = _client(emulator, {"all": {"level": "org", "amount_usd": 1, "period": "total"}})

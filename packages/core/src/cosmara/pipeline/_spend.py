@@ -77,9 +77,9 @@ class _Ask:
     limits: list[_Limit]
     throttles: dict[str, Applied]  # a throttle bucket's key -> its budget
     applied: list[Applied]
-    amounts: dict[str, float]  # budget key -> its money this period
+    amounts: dict[str, float]  # budget key -> its money this period (with any rollover)
     maximum: float
-    holds: list[Hold]
+    holds: list[Hold]  # worked out once the amounts are known
     downgraded_from: str | None = None
     reservation: Reservation | None = None
     counters: tuple[Counter, ...] = ()
@@ -131,6 +131,7 @@ class SpendStage(Stage):
             if _acts(item) and item.key not in self._seen:
                 self._saw(item.key, store.counters.read(item.key).spent)
         self._act(call, ask)
+        ask.holds = self._budgets.holds(ask.applied, ask.amounts)
         while True:
             admission = store.admit(
                 ask.draws, amount=ask.maximum, holds=ask.holds, lease=self._lease
@@ -151,6 +152,7 @@ class SpendStage(Stage):
             if _acts(item) and item.key not in self._seen:
                 self._saw(item.key, (await store.counters.aread(item.key)).spent)
         self._act(call, ask)
+        ask.holds = self._budgets.holds(ask.applied, ask.amounts)
         while True:
             admission = await store.aadmit(
                 ask.draws, amount=ask.maximum, holds=ask.holds, lease=self._lease
@@ -195,7 +197,6 @@ class SpendStage(Stage):
         ask = _Ask(limits, {}, applied, amounts, 0.0, [])
         if applied:
             ask.maximum = self._maximum(call)
-            ask.holds = self._budgets.holds(applied, amounts)
         call.notes[self] = ask
         return ask
 
