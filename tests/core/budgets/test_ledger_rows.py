@@ -287,3 +287,14 @@ def test_summaries_filters_and_exports(emulator: Emulator) -> None:
     lines = io.StringIO()
     assert ledger.to_jsonl(lines) == 3
     assert [LedgerRow(**json.loads(line)) for line in lines.getvalue().splitlines()] == rows
+
+
+def test_text_that_is_not_unicode_never_loses_a_row(emulator: Emulator) -> None:
+    client = _client(emulator, ledger={"record_text": True})
+    with pytest.raises(cosmara.RequestValidationError):  # the provider cannot be sent it
+        client.chat(model=MODEL, messages=[{"role": "user", "content": "a\ud800b"}])
+    client.chat(model=MODEL, messages=PROMPT, team="t\udc00")
+    rows = _rows(client)
+    assert [row.outcome for row in rows] == ["error", "ok"]
+    assert rows[0].prompt == "user: a?b"
+    assert rows[1].team == "t?"

@@ -80,8 +80,10 @@ class Ledger:
     def queue(self, fields: Mapping[str, Any], batch: Batch) -> None:
         """Append a row when ``batch`` (of this ledger's store) runs: ``fields`` are a
         ``LedgerRow``'s, every one of them, already checked (the pipeline's ledger stage)."""
-        record = json.dumps(fields, separators=(",", ":"), allow_nan=False)
-        batch.append(STREAM, record.encode(), max_len=self._max_rows)
+        record = json.dumps(fields, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        # A lone surrogate (text that is not Unicode) would make the row unreadable: it is
+        # written as "?" instead, so no row is ever lost to its text.
+        batch.append(STREAM, record.encode("utf-8", "replace"), max_len=self._max_rows)
 
     # --- reading ----------------------------------------------------------------------------
     def rows(
