@@ -56,6 +56,30 @@ class _Cosmara:
     _http_type: type[httpx.Client] | type[httpx.AsyncClient]
     _client: httpx.Client | httpx.AsyncClient
 
+    def __init__(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: Any = None,
+        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
+        client: cosmara.Cosmara | None = None,
+        fallbacks: Sequence[str] | None = None,
+        org: str | None = None,
+        team: str | None = None,
+        user: str | None = None,
+        tags: Mapping[str, str] | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        load_entry_points: bool = True,
+        **options: Any,
+    ) -> None:
+        cosmara_options: dict[str, Any] = {"client": client, "config": config}
+        cosmara_options["max_retries"] = max_retries
+        cosmara_options.update(fallbacks=fallbacks, org=org, team=team, user=user, tags=tags)
+        cosmara_options.update(metadata=metadata, load_entry_points=load_entry_points)
+        options = self._setup(options, cosmara_options)
+        # The SDK's own client class comes next in the method resolution order.
+        super().__init__(timeout=timeout, **options)  # type: ignore[call-arg]
+
     @property
     def engine(self) -> cosmara.Cosmara:
         """The Cosmara engine this client's requests go to."""
@@ -253,29 +277,6 @@ class OpenAI(_Cosmara, openai.OpenAI):
     _transport_type = CosmaraTransport
     _http_type = httpx.Client
 
-    def __init__(
-        self,
-        *,
-        max_retries: int | None = None,
-        timeout: Any = None,
-        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
-        client: cosmara.Cosmara | None = None,
-        fallbacks: Sequence[str] | None = None,
-        org: str | None = None,
-        team: str | None = None,
-        user: str | None = None,
-        tags: Mapping[str, str] | Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        load_entry_points: bool = True,
-        **options: Any,
-    ) -> None:
-        cosmara_options: dict[str, Any] = {"client": client, "config": config}
-        cosmara_options["max_retries"] = max_retries
-        cosmara_options.update(fallbacks=fallbacks, org=org, team=team, user=user, tags=tags)
-        cosmara_options.update(metadata=metadata, load_entry_points=load_entry_points)
-        options = self._setup(options, cosmara_options)
-        super().__init__(timeout=timeout, **options)
-
     def copy(self, **options: Any) -> OpenAI:  # type: ignore[override]
         """As the SDK's ``with_options``, plus Cosmara's defaults (``team``, ``fallbacks``,
         ...); ``max_retries`` sets the engine's retries."""
@@ -289,29 +290,6 @@ class AsyncOpenAI(_Cosmara, openai.AsyncOpenAI):
 
     _transport_type = AsyncCosmaraTransport
     _http_type = httpx.AsyncClient
-
-    def __init__(
-        self,
-        *,
-        max_retries: int | None = None,
-        timeout: Any = None,
-        config: cosmara.CosmaraConfig | Mapping[str, Any] | str | Path | None = None,
-        client: cosmara.Cosmara | None = None,
-        fallbacks: Sequence[str] | None = None,
-        org: str | None = None,
-        team: str | None = None,
-        user: str | None = None,
-        tags: Mapping[str, str] | Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        load_entry_points: bool = True,
-        **options: Any,
-    ) -> None:
-        cosmara_options: dict[str, Any] = {"client": client, "config": config}
-        cosmara_options["max_retries"] = max_retries
-        cosmara_options.update(fallbacks=fallbacks, org=org, team=team, user=user, tags=tags)
-        cosmara_options.update(metadata=metadata, load_entry_points=load_entry_points)
-        options = self._setup(options, cosmara_options)
-        super().__init__(timeout=timeout, **options)
 
     def copy(self, **options: Any) -> AsyncOpenAI:  # type: ignore[override]
         """As ``OpenAI.copy``."""
