@@ -95,6 +95,8 @@ class Budgets:
         self._zone = ZoneInfo(options.timezone)
         self._spans: dict[str, Span] = {}  # period -> the current one
         self._keys: dict[tuple[str, str, str], str] = {}  # counter keys already worked out
+        # A rolled-over amount per (counter key, configured amount): last period is over.
+        self._amounts: dict[tuple[str, float], float] = {}
 
     @property
     def store(self) -> StateStore:
@@ -183,21 +185,38 @@ class Budgets:
 
     def amount(self, applied: Applied) -> float:
         """The budget's money this period: its amount, plus last period's leftover when it
-        rolls over."""
-        rule = applied.rule
-        previous = applied.span.previous(rule.period) if rule.rollover else None
-        if previous is None:
-            return rule.amount_usd
-        spent = self.store.counters.read(_key(applied.name, applied.value, previous)).spent
-        return rule.amount_usd + max(rule.amount_usd - spent, 0.0)
+        rolls over (read from the store once per period, then remembered)."""
+        known = self._known_amount(applied)
+        if known is not None:
+            return known
+        spent = self.store.counters.read(self._previous_key(applied)).spent
+        return self._with_leftover(applied, spent)
 
     async def aamount(self, applied: Applied) -> float:
+        known = self._known_amount(applied)
+        if known is not None:
+            return known
+        counter = await self.store.counters.aread(self._previous_key(applied))
+        return self._with_leftover(applied, counter.spent)
+
+    def _known_amount(self, applied: Applied) -> float | None:
         rule = applied.rule
-        previous = applied.span.previous(rule.period) if rule.rollover else None
-        if previous is None:
+        if not rule.rollover or applied.span.start is None:
             return rule.amount_usd
-        counter = await self.store.counters.aread(_key(applied.name, applied.value, previous))
-        return rule.amount_usd + max(rule.amount_usd - counter.spent, 0.0)
+        return self._amounts.get((applied.key, rule.amount_usd))
+
+    def _previous_key(self, applied: Applied) -> str:
+        previous = applied.span.previous(applied.rule.period)
+        assert previous is not None  # only a period with a start rolls over
+        return _key(applied.name, applied.value, previous)
+
+    def _with_leftover(self, applied: Applied, spent_before: float) -> float:
+        amount = applied.rule.amount_usd
+        total = amount + max(amount - spent_before, 0.0)
+        if len(self._amounts) >= _REMEMBERED:
+            self._amounts.clear()
+        self._amounts[(applied.key, amount)] = total
+        return total
 
     def holds(self, applied: Iterable[Applied], amounts: Mapping[str, float]) -> list[Hold]:
         """The counters a reservation must fit under: limited at the lowest blocking
