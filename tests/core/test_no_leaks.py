@@ -320,3 +320,31 @@ async def test_async_error_surfaces(emulator: Emulator, caplog: pytest.LogCaptur
             await asyncio.sleep(0)
     _assert_nowhere([str(caught.value), "".join(traceback.format_exception(caught.value))])
     _assert_nowhere([caplog.text])
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_shared_state_never_holds_a_key(emulator: Emulator, tmp_path: Any, how: str) -> None:
+    """The cache's entries, the ledger's rows, budget counters and shared breakers live in the
+    store: none of them may carry a key or a secret header, whatever the path."""
+    header_secret = "hdr-SECRET-9876543210"
+    config = {
+        "providers": {"openai": {"base_url": emulator.base_url, "api_key": KEY}},
+        "state": {"backend": "sqlite", "path": str(tmp_path / "state.db")},
+        "cache": {"enabled": True},
+        "ledger": {"enabled": True, "record_text": True},
+        "budgets": {"t": {"level": "team", "amount_usd": 10.0}},
+        "rate_limits": {"rpm": {"requests_per_minute": 100}},
+        "breaker": {"shared": True},
+    }
+    client = Cosmara(config, load_entry_points=False)
+    loop = Loop()
+    extra = {"extra_headers": {"x-api-key": header_secret}, "team": "t"}
+    ask(client, how, loop, model="openai/gpt-4o-mini", messages=HI, **extra)
+    ask(client, how, loop, model="openai/gpt-4o-mini", messages=HI, **extra)  # a cache hit
+    loop.close()
+    client.close()
+    stored = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    assert b"hi" in stored  # the row's text is there: this reads what the store wrote
+    for secret in (KEY, header_secret):
+        assert secret.encode() not in stored
+        assert base64.b64encode(secret.encode()) not in stored
