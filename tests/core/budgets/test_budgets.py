@@ -449,3 +449,20 @@ def test_a_store_that_is_down_refuses_before_sending(emulator: Emulator) -> None
     with pytest.raises(cosmara.StateStoreError, match=r"127\.0\.0\.1:9"):
         client.chat(model=MODEL, messages=PROMPT, team="t")
     assert emulator.request_count == 0  # a budget that cannot be checked is not spent from
+
+
+def test_a_downgraded_request_counts_against_the_model_it_goes_to(emulator: Emulator) -> None:
+    budgets = {
+        "t": {
+            "level": "team",
+            "amount_usd": 1.0,
+            "thresholds": [{"at": 0.0001, "action": "downgrade", "to": MODEL}],
+        }
+    }
+    limits = {"big": {"scope": "model", "match": "openai/gpt-4o", "requests_per_minute": 1}}
+    client = _client(emulator, budgets, rate_limits=limits)
+    client.chat(model="openai/gpt-4o", messages=PROMPT, team="t")  # the budget is past 0.0001 %
+    for _ in range(3):  # downgraded to the mini: gpt-4o's limit is not drawn from
+        assert client.chat(model="openai/gpt-4o", messages=PROMPT, team="t").cosmara.model == (
+            "gpt-4o-mini"
+        )

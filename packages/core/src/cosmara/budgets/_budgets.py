@@ -228,23 +228,18 @@ class Budgets:
             holds.append(Hold(item.key, limit, item.expires_at()))
         return holds
 
-    def status_of(
-        self, applied: Applied, amount: float, spent: float, reserved: float
-    ) -> BudgetStatus:
+    def _status(self, applied: Applied, spent: float, reserved: float) -> BudgetStatus:
         return BudgetStatus(
             name=applied.name,
             level=applied.rule.level,
             value=applied.value,
             period=applied.rule.period,
-            amount_usd=amount,
+            amount_usd=self.amount(applied),
             spent_usd=spent,
             reserved_usd=reserved,
             period_start=applied.span.start,
             resets_at=applied.span.end,
         )
-
-    def _status(self, applied: Applied, spent: float, reserved: float) -> BudgetStatus:
-        return self.status_of(applied, self.amount(applied), spent, reserved)
 
     def _instance(self, name: str, value: str | None) -> Applied:
         rule = self.rule(name)
@@ -254,8 +249,8 @@ class Budgets:
                     f"budget {name!r} counts each {rule.level} apart: say which value to read"
                 )
             value = rule.match.partition("=")[2] if rule.level == "tag" else rule.match
-        span = span_of(rule.period, self._now(), self._zone)
-        return Applied(name, rule, value, span, _key(name, value, span))
+        span = self._span(rule.period, self._now())
+        return Applied(name, rule, value, span, self._key(name, value, span))
 
 
 def _value(rule: BudgetRule, context: RequestContext, target: Target | None) -> str | None:

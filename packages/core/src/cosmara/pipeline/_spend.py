@@ -264,6 +264,9 @@ class SpendStage(Stage):
                 call.request = call.request.model_copy(update={"model": target})
                 self._route.plan(call)
                 ask.maximum = self._maximum(call)
+                # Model- and provider-scoped limits now apply to the target planned instead.
+                throttles = [limit for limit in ask.limits if limit.draw.key in ask.throttles]
+                ask.limits = [*self._limits(call), *throttles]
 
     def _maximum(self, call: Call) -> float:
         """An upper bound of what the request can cost on any target it may be sent to."""
