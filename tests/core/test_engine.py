@@ -619,3 +619,16 @@ def test_default_provider_takes_bare_names_the_catalog_lacks(emulator: Emulator)
         pytest.raises(cosmara.UnknownModelError),
     ):
         client.chat(model="my-finetune-v2", messages=HI)
+
+
+def test_a_clock_that_only_changes_now_moves_time_too() -> None:
+    from datetime import datetime, timezone
+
+    from cosmara import Clock
+
+    class Frozen(Clock):
+        def now(self) -> datetime:
+            return datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+    assert Frozen().time() == datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+    assert abs(Clock().time() - Clock().now().timestamp()) < 5

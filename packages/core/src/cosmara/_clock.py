@@ -25,7 +25,10 @@ class Clock:
 
     def time(self) -> float:
         """Wall-clock seconds since the epoch: ``now()`` as a number, for the state store's
-        leases and periods and the ledger's rows (cheaper than a datetime)."""
+        leases and periods and the ledger's rows (cheaper than a datetime). A subclass that
+        changes ``now`` and not this keeps the two in step."""
+        if type(self).now is not Clock.now:
+            return self.now().timestamp()
         return time.time()
 
     def sleep(self, seconds: float) -> None:
