@@ -143,7 +143,7 @@ def _secret(key: str, value: str) -> Secret:
 class GroupSettings(BaseModel):
     """A virtual model: candidates and the strategy that orders them for each request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     models: list[str] = Field(
         default_factory=list,

@@ -62,6 +62,8 @@ class BreakerPolicy(BaseModel):
 class TargetHealth(BaseModel):
     """What ``client.health()`` reports for one target."""
 
+    model_config = ConfigDict(defer_build=True)  # built when first reported, not on import
+
     target: str
     state: BreakerState
     requests: int

@@ -14,19 +14,9 @@ package loads neither sqlite3 nor redis: a backend loads its library when it is 
 
 from typing import TYPE_CHECKING
 
+from cosmara._errors import StateStoreError
 from cosmara._lazy import lazy_exports
 from cosmara.state._settings import StateSettings, open_store
-from cosmara.state._types import (
-    Admission,
-    Counter,
-    Draw,
-    Hold,
-    LogEntry,
-    Refusal,
-    Reservation,
-    StateStoreError,
-    Take,
-)
 
 if TYPE_CHECKING:
     from cosmara.state._base import Clock, StateStore
@@ -35,10 +25,28 @@ if TYPE_CHECKING:
     from cosmara.state._memory import MemoryStore
     from cosmara.state._redis import RedisStore
     from cosmara.state._sqlite import SQLiteStore
+    from cosmara.state._types import (
+        Admission,
+        Counter,
+        Draw,
+        Hold,
+        LogEntry,
+        Refusal,
+        Reservation,
+        Take,
+    )
 
-# The stores and their interfaces load when first named: a client whose configuration only
-# mentions [state] does not pay for the SQLite and Redis code it may never open.
+# The stores, their interfaces and their value types load when first named: a client whose
+# configuration only mentions [state] does not pay for code it may never run.
 _LAZY = {
+    "Admission": "cosmara.state._types",
+    "Counter": "cosmara.state._types",
+    "Draw": "cosmara.state._types",
+    "Hold": "cosmara.state._types",
+    "LogEntry": "cosmara.state._types",
+    "Refusal": "cosmara.state._types",
+    "Reservation": "cosmara.state._types",
+    "Take": "cosmara.state._types",
     "Batch": "cosmara.state._batch",
     "Clock": "cosmara.state._base",
     "StateStore": "cosmara.state._base",
