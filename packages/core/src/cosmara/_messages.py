@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cosmara._media import AUDIO_FORMATS, data_url_head, guess_mime
 from cosmara._schema import json_value_problem, schema_problem
+
+if TYPE_CHECKING:
+    from cosmara._stream import Delta
 
 __all__ = [
     "AssistantMessage",
@@ -218,10 +221,9 @@ class AssistantMessage(_Open):
         default=None, description="Reasoning or thinking text, for providers that expose it"
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _reasoning_alias(cls, data: Any) -> Any:
-        return _lift_reasoning(data)
+    @model_validator(mode="after")
+    def _reasoning_alias(self) -> AssistantMessage:
+        return _lift_reasoning(self)
 
 
 class ToolMessage(_Open):
@@ -230,15 +232,20 @@ class ToolMessage(_Open):
     tool_call_id: str
 
 
-def _lift_reasoning(data: Any) -> Any:
-    """OpenRouter, Groq and newer vLLM call it ``reasoning``; DeepSeek ``reasoning_content``."""
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get("reasoning"), str)
-        and data.get("reasoning_content") is None
-    ):
-        data = {**data, "reasoning_content": data["reasoning"]}
-    return data
+_Reasoning = TypeVar("_Reasoning", bound="AssistantMessage | Delta")
+
+
+def _lift_reasoning(message: _Reasoning) -> _Reasoning:
+    """OpenRouter, Groq and newer vLLM call it ``reasoning``; DeepSeek ``reasoning_content``.
+
+    Run after validation (a before-validator would make pydantic build a dict of every
+    response's JSON first): ``reasoning`` is then one of the message's extra fields."""
+    extra = message.__pydantic_extra__
+    if extra and message.reasoning_content is None:
+        reasoning = extra.get("reasoning")
+        if isinstance(reasoning, str):
+            message.reasoning_content = reasoning
+    return message
 
 
 Message = Annotated[

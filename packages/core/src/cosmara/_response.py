@@ -45,17 +45,18 @@ class Usage(_Open):
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _top_level_cached_tokens(cls, data: Any) -> Any:
+    @model_validator(mode="after")
+    def _top_level_cached_tokens(self) -> Usage:
         # Some OpenAI-compatible hosts (Together via the HF router) report cached tokens flat.
-        if (
-            isinstance(data, dict)
-            and data.get("cached_tokens")
-            and not data.get("prompt_tokens_details")
-        ):
-            data = {**data, "prompt_tokens_details": {"cached_tokens": data["cached_tokens"]}}
-        return data
+        # (After validation: a before-validator would make pydantic build a dict of the JSON.)
+        extra = self.__pydantic_extra__
+        cached = extra.get("cached_tokens") if extra else None
+        details = self.prompt_tokens_details
+        if cached and (details is None or not (details.model_fields_set or details.model_extra)):
+            self.prompt_tokens_details = PromptTokensDetails.model_validate(
+                {"cached_tokens": cached}
+            )
+        return self
 
     @property
     def cached_tokens(self) -> int:

@@ -53,10 +53,9 @@ class Delta(_Open):
     refusal: str | None = None
     reasoning_content: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _reasoning_alias(cls, data: Any) -> Any:
-        return _lift_reasoning(data)
+    @model_validator(mode="after")
+    def _reasoning_alias(self) -> Delta:
+        return _lift_reasoning(self)
 
 
 class ChunkChoice(_Open):

@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from cosmara._errors import ClientClosedError, ConfigurationError, CosmaraError
-from cosmara._headers import header_problem
+from cosmara._headers import headers_problem
 from cosmara._limits import Limits
 from cosmara._transport._body import BodyDecoder, TooLarge
 from cosmara._transport._deadlines import Window, within
@@ -151,10 +151,9 @@ class Transport:
         debug logs quote the value, which is often a key."""
         if self.closed:
             raise ClientClosedError("the client is closed; create a new one")
-        for name, value in request.headers.items():
-            problem = header_problem(name, value)
-            if problem is not None:
-                raise ConfigurationError(f"a request to {provider.name}: {problem}; not sent")
+        problem = headers_problem(request.headers)
+        if problem is not None:
+            raise ConfigurationError(f"a request to {provider.name}: {problem}; not sent")
 
     def _converted(self, error: Exception, provider: HttpProvider) -> BaseException:
         try:

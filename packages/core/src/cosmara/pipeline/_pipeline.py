@@ -16,7 +16,7 @@ one round trip to the state store.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from cosmara._errors import CosmaraError
@@ -35,6 +35,13 @@ class Pipeline:
     def __init__(self, stages: Sequence[Stage], attempts: Attempts) -> None:
         self.stages = tuple(stages)
         self.attempts = attempts
+        # Each stage's hooks that do something, looked up once: a stage that only plans or
+        # only settles is not called the other way, and one with no async hooks of its own is
+        # called directly by the async drivers instead of through Stage's awaitable wrapper.
+        self._before = tuple((stage, _hook(stage, "before")) for stage in self.stages)
+        self._abefore = tuple((stage, _ahook(stage, "before")) for stage in self.stages)
+        self._after = tuple(_hook(stage, "after") for stage in reversed(self.stages))
+        self._aafter = tuple(_ahook(stage, "after") for stage in reversed(self.stages))
 
     @property
     def names(self) -> list[str]:
@@ -126,27 +133,31 @@ class Pipeline:
 
     # --- the way out and the way back ---------------------------------------------------------
     def _out(self, call: Call, entered: list[Stage]) -> Outcome | None:
-        for stage in self.stages:
+        for stage, (before, _) in self._before:
             entered.append(stage)
-            answer = stage.before(call)
-            if answer is not None:
-                return Outcome(response=answer, served=stage.name)
+            if before is not None:
+                answer = before(call)
+                if answer is not None:
+                    return Outcome(response=answer, served=stage.name)
         return None
 
     async def _aout(self, call: Call, entered: list[Stage]) -> Outcome | None:
-        for stage in self.stages:
+        for stage, (before, awaited) in self._abefore:
             entered.append(stage)
-            answer = await stage.abefore(call)
-            if answer is not None:
-                return Outcome(response=answer, served=stage.name)
+            if before is not None:
+                answer = await before(call) if awaited else before(call)
+                if answer is not None:
+                    return Outcome(response=answer, served=stage.name)
         return None
 
     def _back(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
-        for stage in reversed(entered):
-            try:
-                stage.after(call, outcome)
-            except Exception:
-                _failed(stage)
+        # Every stage entered, latest first: the last len(entered) of the reversed hooks.
+        for after, _ in self._after[len(self._after) - len(entered) :]:
+            if after is not None:
+                try:
+                    after(call, outcome)
+                except Exception:
+                    _failed(after)
         if call.writes is not None:
             try:
                 call.writes.run()
@@ -155,11 +166,15 @@ class Pipeline:
         return outcome
 
     async def _aback(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
-        for stage in reversed(entered):
-            try:
-                await stage.aafter(call, outcome)
-            except Exception:
-                _failed(stage)
+        for after, awaited in self._aafter[len(self._aafter) - len(entered) :]:
+            if after is not None:
+                try:
+                    if awaited:
+                        await after(call, outcome)
+                    else:
+                        after(call, outcome)
+                except Exception:
+                    _failed(after)
         if call.writes is not None:
             try:
                 await call.writes.arun()
@@ -168,10 +183,28 @@ class Pipeline:
         return outcome
 
 
-def _failed(stage: Stage) -> None:
+def _failed(after: Callable[..., Any]) -> None:
     # The way back settles what already happened: the answer (paid for) stands, and the other
     # stages still settle. A stage that must stop a request does it on the way out.
+    stage: Stage = after.__self__  # type: ignore[attr-defined]
     logger.exception("cosmara stage %r failed on the way back", stage.name)
+
+
+_Hook = tuple["Callable[..., Any] | None", bool]
+
+
+def _hook(stage: Stage, way: str) -> _Hook:
+    """The stage's ``before`` or ``after`` (way), or None when it is Stage's no-op."""
+    own = getattr(type(stage), way) is not getattr(Stage, way)
+    return (getattr(stage, way) if own else None), False
+
+
+def _ahook(stage: Stage, way: str) -> _Hook:
+    """What the async drivers call: the stage's own ``abefore``/``aafter`` (awaited), else
+    its plain hook called directly (Stage's async wrappers only call it), else None."""
+    if getattr(type(stage), "a" + way) is not getattr(Stage, "a" + way):
+        return getattr(stage, "a" + way), True
+    return _hook(stage, way)
 
 
 def _unwritten() -> None:

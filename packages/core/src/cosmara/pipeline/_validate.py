@@ -26,6 +26,14 @@ CACHE_OPTIONS = frozenset({"cache", "no_store", "cache_ttl", "cache_namespace"})
 
 _Request = TypeVar("_Request", ChatRequest, EmbeddingRequest)
 _CONTEXT_KEYS = ("org", "team", "tags", "metadata")  # ``user`` is also a request field
+_CALL_OPTIONS = (
+    "fallbacks",
+    "timeout",
+    "fallback_message",
+    "max_retries",
+    "extra_headers",
+    "extra_query",
+)
 
 
 class Validate:
@@ -48,6 +56,9 @@ class Validate:
         self._context = context
         self._now = now
         self._option_names = tuple(option_names)
+        # Every keyword that is not a request field; a call naming none of them skips their
+        # checks (most calls pass only model, messages and sampling fields).
+        self._call_keys = frozenset({*_CALL_OPTIONS, *_CONTEXT_KEYS, "user", *self._option_names})
 
     def call(
         self,
@@ -60,17 +71,23 @@ class Validate:
         """Raises:
         RequestValidationError: a malformed request or option, naming the field."""
         config = self._config
-        fallbacks = _fallback_names(kwargs.pop("fallbacks", None))
-        timeout = _call_timeouts(kwargs.pop("timeout", None))
-        fallback_message = kwargs.pop("fallback_message", config.fallback_message)
-        retry = _retry_policy(config.retry, kwargs.pop("max_retries", None))
-        headers = _extra_headers(kwargs.pop("extra_headers", None))
-        query = _extra_query(kwargs.pop("extra_query", None))
-        options = {name: kwargs.pop(name) for name in self._option_names if name in kwargs}
-        who = {key: kwargs.pop(key) for key in _CONTEXT_KEYS if key in kwargs}
-        if "user" in kwargs:
-            who["user"] = kwargs["user"]
-        context = RequestContext.build(**who, base=self._context) if who else self._context
+        if kwargs.keys().isdisjoint(self._call_keys):  # request fields only: the usual call
+            fallbacks: tuple[str, ...] = ()
+            timeout = headers = query = None
+            fallback_message, retry, options = config.fallback_message, config.retry, {}
+            context = self._context
+        else:
+            fallbacks = _fallback_names(kwargs.pop("fallbacks", None))
+            timeout = _call_timeouts(kwargs.pop("timeout", None))
+            fallback_message = kwargs.pop("fallback_message", config.fallback_message)
+            retry = _retry_policy(config.retry, kwargs.pop("max_retries", None))
+            headers = _extra_headers(kwargs.pop("extra_headers", None))
+            query = _extra_query(kwargs.pop("extra_query", None))
+            options = {name: kwargs.pop(name) for name in self._option_names if name in kwargs}
+            who = {key: kwargs.pop(key) for key in _CONTEXT_KEYS if key in kwargs}
+            if "user" in kwargs:
+                who["user"] = kwargs["user"]
+            context = RequestContext.build(**who, base=self._context) if who else self._context
         if request is None:
             if kwargs.get("model") is None:
                 kwargs["model"] = _default_model(config, request_type)
