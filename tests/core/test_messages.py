@@ -18,7 +18,9 @@ from pydantic import ValidationError
 import cosmara
 from cosmara import (
     AssistantMessage,
+    ChatChunk,
     ChatRequest,
+    ChatResponse,
     Cosmara,
     DeveloperMessage,
     FunctionCall,
@@ -613,3 +615,27 @@ def test_engine_validation_comes_before_credentials(monkeypatch: pytest.MonkeyPa
         pytest.raises(cosmara.RequestValidationError, match="temperature"),
     ):
         client.chat(model=MODEL, messages=USER, temperature=9)
+
+
+def test_reasoning_lifts_when_parsed_from_json() -> None:
+    # Provider answers are parsed from JSON bytes, where the lift runs after validation.
+    body = (
+        b'{"choices": [{"message": {"role": "assistant", "content": "4", "reasoning": "r"}}],'
+        b' "usage": {"prompt_tokens": 9, "cached_tokens": 4}}'
+    )
+    response = ChatResponse.model_validate_json(body)
+    message = response.choices[0].message
+    assert message.reasoning_content == "r"
+    assert "reasoning_content" in message.model_fields_set
+    assert response.usage is not None
+    assert response.usage.cached_tokens == 4
+    chunk = ChatChunk.model_validate_json(
+        b'{"choices": [{"index": 0, "delta": {"reasoning": "step"}}]}'
+    )
+    assert chunk.choices[0].delta.reasoning_content == "step"
+    nested = ChatResponse.model_validate_json(
+        b'{"choices": [], "usage": {"cached_tokens": 4,'
+        b' "prompt_tokens_details": {"cached_tokens": 1}}}'
+    )
+    assert nested.usage is not None
+    assert nested.usage.cached_tokens == 1
