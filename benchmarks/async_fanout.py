@@ -14,7 +14,8 @@ machine hits them alike; every ratio is a median of per-round ratios measured in
 - sequential: one call at a time, µs added over the raw client: ``achat`` over raw aiohttp,
   ``chat`` over ``httpx.Client``;
 - frameworks: ``ChatCosmara.ainvoke`` and ``abatch`` of 50 vs ``ChatOpenAI``; LlamaIndex
-  ``Cosmara.achat`` vs its ``OpenAI`` (where installed: the ``bench`` group).
+  ``Cosmara.achat`` vs its ``OpenAI``, in a throwaway uv environment of its own (its
+  llama-index-llms-openai needs openai < 3, the bench group has openai 3).
 
     uv run --group bench python benchmarks/async_fanout.py [--rounds 15] [--quick]
 """
@@ -277,28 +278,71 @@ async def frameworks(base_url: str, calls: int, rounds: int) -> dict[str, Any]:
         contenders["ChatOpenAI.ainvoke (µs/call)"] = _sequence(invoke(openai_lc), calls)
         contenders["ChatCosmara.abatch(50) (ms)"] = batch(cosmara_lc)
         contenders["ChatOpenAI.abatch(50) (ms)"] = batch(openai_lc)
-    if have("llama_index.llms.openai"):
-        from llama_index.core.llms import ChatMessage
-        from llama_index.llms.cosmara import Cosmara as CosmaraLLM
-        from llama_index.llms.openai import OpenAI as OpenAILLM
-
-        messages = [ChatMessage(role="user", content="Hi")]
-        cosmara_li = CosmaraLLM(model=MODEL, client=client)
-        openai_li = OpenAILLM(model=BARE, api_base=base_url, api_key=API_KEY, max_retries=0)
-
-        def achat(llm: Any) -> Call:
-            async def call() -> object:
-                return (await llm.achat(messages)).message.content
-
-            return call
-
-        contenders["LlamaIndex Cosmara.achat (µs/call)"] = _sequence(achat(cosmara_li), calls)
-        contenders["LlamaIndex OpenAI.achat (µs/call)"] = _sequence(achat(openai_li), calls)
     try:
         return await _rounds(contenders, rounds, warmup=1) if contenders else {}
     finally:
         for close in closers:
             await close()
+
+
+async def llamaindex(base_url: str, calls: int, rounds: int) -> dict[str, Any]:
+    """LlamaIndex ``achat``: Cosmara's LLM against llama-index's ``OpenAI``, one at a time."""
+    from llama_index.core.llms import ChatMessage
+    from llama_index.llms.cosmara import Cosmara as CosmaraLLM
+    from llama_index.llms.openai import OpenAI as OpenAILLM
+
+    client = _cosmara(base_url)
+    messages = [ChatMessage(role="user", content="Hi")]
+    cosmara_li = CosmaraLLM(model=MODEL, client=client)
+    openai_li = OpenAILLM(model=BARE, api_base=base_url, api_key=API_KEY, max_retries=0)
+
+    def achat(llm: Any) -> Call:
+        async def call() -> object:
+            return (await llm.achat(messages)).message.content
+
+        return call
+
+    contenders = {
+        "LlamaIndex Cosmara.achat (µs/call)": _sequence(achat(cosmara_li), calls),
+        "LlamaIndex OpenAI.achat (µs/call)": _sequence(achat(openai_li), calls),
+    }
+    try:
+        return await _rounds(contenders, rounds, warmup=1)
+    finally:
+        await client.aclose()
+
+
+def llamaindex_elsewhere(base_url: str, calls: int, rounds: int) -> dict[str, Any]:
+    """``llamaindex`` in an environment of its own, when this one cannot hold both.
+
+    llama-index-llms-openai needs openai < 3 and the bench group has openai 3 (for
+    cosmara-generic), so uv builds a throwaway environment with llama-index's OpenAI class,
+    this checkout's cosmara and llama-index-cosmara, and runs this file there against the
+    same emulator. Returns {} (and says why) when that environment cannot be built.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "llamaindex.json"
+        command = [
+            "uv", "run", "--isolated", "--no-project", "--python", python,
+            "--with", "llama-index-llms-openai", "--with", "aiohttp",
+            "--with-editable", str(root / "packages" / "core"),
+            "--with-editable", str(root / "packages" / "llamaindex"),
+            "python", __file__, "--llamaindex-only", base_url,
+            "--rounds", str(rounds), "--sequential-calls", str(calls), "--json", str(out),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not out.exists():
+            print(f"LlamaIndex comparison skipped: {done.stderr.strip()[-500:]}")
+            return {}
+        found: dict[str, Any] = json.loads(out.read_text())
+    return found
 
 
 def main() -> dict[str, Any]:
@@ -309,7 +353,12 @@ def main() -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
     parser.add_argument("--no-openai", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--llamaindex-only", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.llamaindex_only:  # the part run by llamaindex_elsewhere()
+        found = asyncio.run(llamaindex(args.llamaindex_only, args.sequential_calls, args.rounds))
+        write_json(args.json, found)
+        return found
     rounds = 5 if args.quick else args.rounds
     calls = 50 if args.quick else args.sequential_calls
     results: dict[str, Any] = {"machine": machine_info(), "rounds": rounds}
@@ -327,6 +376,10 @@ def main() -> dict[str, Any]:
         one_by_one = asyncio.run(sequential(base_url, calls, rounds))
         one_by_one.update(sequential_sync(base_url, calls, rounds))
         framed = asyncio.run(frameworks(base_url, calls, rounds))
+        if have("llama_index.llms.openai"):
+            framed.update(asyncio.run(llamaindex(base_url, calls, rounds)))
+        else:
+            framed.update(llamaindex_elsewhere(base_url, calls, rounds))
 
     def report(title: str, walls: dict[str, list[float]], reference: str, unit: str) -> None:
         rows.append([f"**{title}**", "", "", ""])
