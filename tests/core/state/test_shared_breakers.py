@@ -113,3 +113,22 @@ def test_a_store_that_is_down_never_fails_a_request(
     assert "could not read the shared breakers" in caplog.text
     assert "could not share the breaker" in caplog.text
     client.close()
+
+
+def test_the_async_path_awaits_its_share_instead_of_blocking_the_loop(
+    emulator: Emulator, shared_backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _client(emulator, shared_backend, FakeClock())
+
+    def blocking(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("a blocking store write on the event loop")
+
+    monkeypatch.setattr(type(one.state.log), "append", blocking)
+    emulator.add_fault(Fault(status=503, match_model="gpt-4o-mini"))
+    for _ in range(2):
+        assert _ask(one, "achat").cosmara.provider == "groq"
+    assert one.health()[FAILING].state == "open"
+    other = _client(emulator, shared_backend, FakeClock())
+    assert _ask(other, "achat").cosmara.attempts[0].error == "CircuitOpen"
+    for client in (one, other):
+        client.close()

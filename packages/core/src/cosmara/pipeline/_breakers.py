@@ -1,11 +1,13 @@
 """Circuit breakers shared through the state store (``[breaker] shared = true``).
 
 A breaker is per client, in memory. With sharing on, a breaker this client opens is appended to
-the store's ``breakers`` log with the wall-clock time it stays open until; and before a request
-is routed, this stage reads (at most every ``shared_every_seconds``) what other clients sharing
-the store opened, and holds those breakers open here too until then. So every process skips a
-provider that one of them saw fail, instead of each paying its own run of failures to learn it.
-After the time is up each process probes the target as usual.
+the store's ``breakers`` log with the wall-clock time it stays open until, on the way back of
+the call that opened it (so the async drivers await that write instead of blocking the loop on
+it inside an attempt); and before a request is routed, this stage reads (at most every
+``shared_every_seconds``) what other clients sharing the store opened, and holds those breakers
+open here too until then. So every process skips a provider that one of them saw fail, instead
+of each paying its own run of failures to learn it. After the time is up each process probes
+the target as usual.
 
 Sharing never fails a request: a store that cannot be read or written is logged and skipped.
 """
@@ -20,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cosmara.pipeline._call import Call
+from cosmara.pipeline._call import Call, Outcome
 from cosmara.pipeline._stage import Stage
 
 if TYPE_CHECKING:
@@ -58,19 +60,40 @@ class SharedBreakers(Stage):
         self._next_read = -math.inf
         self._reading = threading.Lock()
         self._elsewhere: dict[str, float] = {}  # target -> until (wall clock), opened by others
+        self._unsent: list[bytes] = []  # breakers opened here, for the next call settling
+        self._unsent_lock = threading.Lock()
 
     # --- publishing -------------------------------------------------------------------------
     def opened(self, target: str) -> None:
-        """This client's breaker of ``target`` opened: tell the others (unless it opened
-        because another client's did)."""
+        """This client's breaker of ``target`` opened (during an attempt): the others are told
+        when the call settles (unless it opened because another client's did)."""
         now = self._clock.time()
         if self._elsewhere.get(target, -math.inf) > now:
             return
         record = {"target": target, "until": now + self._cooldown, "by": self._me}
-        try:
-            self._store().log.append(STREAM, json.dumps(record).encode(), max_len=_KEPT)
-        except Exception as error:  # sharing is best effort: the breaker works here anyway
-            logger.warning("could not share the breaker of %s: %s", target, error)
+        with self._unsent_lock:
+            self._unsent.append(json.dumps(record).encode())
+
+    def after(self, call: Call, outcome: Outcome) -> None:
+        for record in self._take_unsent():
+            try:
+                self._store().log.append(STREAM, record, max_len=_KEPT)
+            except Exception as error:  # sharing is best effort: the breaker works here anyway
+                _unshared(error)
+
+    async def aafter(self, call: Call, outcome: Outcome) -> None:
+        for record in self._take_unsent():
+            try:
+                await self._store().log.aappend(STREAM, record, max_len=_KEPT)
+            except Exception as error:
+                _unshared(error)
+
+    def _take_unsent(self) -> list[bytes]:
+        if not self._unsent:
+            return []
+        with self._unsent_lock:
+            records, self._unsent = self._unsent, []
+        return records
 
     # --- following --------------------------------------------------------------------------
     def before(self, call: Call) -> None:
@@ -113,6 +136,10 @@ class SharedBreakers(Stage):
                 self._elsewhere[target] = until
                 self._health.open_elsewhere(target, until - now)
         self._elsewhere = {t: u for t, u in self._elsewhere.items() if u > now}
+
+
+def _unshared(error: Exception) -> None:
+    logger.warning("could not share the breaker it opened: %s", error)
 
 
 def _parsed(record: bytes) -> Any:
