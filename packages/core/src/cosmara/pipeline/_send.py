@@ -117,12 +117,13 @@ class Attempts:
                     loop.failed(target, error)
                     continue
                 gate = FirstTokenGate()
+                gap = self._timeouts(call, target).gap  # each chunk's allowance, once it flows
                 call.notes[self] = target, gate  # for abandoned(), if it comes to that
                 try:
                     for chunk in chunks:
                         yield from gate.admit(chunk)
                         if gate.opened:
-                            pace.deadline = self._gap_deadline(call, target)
+                            pace.deadline = self._gap_deadline(call, gap)
                 except ProviderError as error:
                     error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
@@ -165,13 +166,14 @@ class Attempts:
                     loop.failed(target, error)
                     continue
                 gate = FirstTokenGate()
+                gap = self._timeouts(call, target).gap  # each chunk's allowance, once it flows
                 call.notes[self] = target, gate
                 try:
                     async for chunk in chunks:
                         for admitted in gate.admit(chunk):
                             yield admitted
                         if gate.opened:
-                            pace.deadline = self._gap_deadline(call, target)
+                            pace.deadline = self._gap_deadline(call, gap)
                 except ProviderError as error:
                     error = self._stalled(error, call, target, gate)
                     loop.failed(target, error)
@@ -261,10 +263,10 @@ class Attempts:
             until = min(until, now + call.deadline - self._clock.monotonic())
         return Window(until, timeouts.connect, timeouts.pool or timeouts.connect)
 
-    def _gap_deadline(self, call: Call, target: Target) -> float:
+    def _gap_deadline(self, call: Call, gap: float) -> float:
         """When the next chunk of a stream that has begun must have arrived."""
         now = time.monotonic()
-        until = now + self._timeouts(call, target).gap
+        until = now + gap
         if call.deadline is not None:
             until = min(until, now + call.deadline - self._clock.monotonic())
         return until
