@@ -98,6 +98,25 @@ def _sequence(call: Call, calls: int) -> Callable[[], Awaitable[float]]:
     return run
 
 
+def _typed_floor(session: Any, url: str, headers: dict[str, str]) -> Call:
+    """Raw aiohttp plus only the steps any typed client pays: the request validated and
+    serialised, the answer validated into a ``ChatResponse`` (information: how much of
+    Cosmara's overhead a pydantic-typed API costs by itself)."""
+    import pydantic_core
+
+    from cosmara import ChatRequest, ChatResponse
+
+    async def call() -> object:
+        request = ChatRequest.model_validate({"model": MODEL, "messages": MESSAGES})
+        wire = request.model_dump(exclude_none=True, by_alias=True)
+        wire["model"] = BARE
+        body = pydantic_core.to_json(wire)
+        async with session.post(url, data=body, headers=headers) as response:
+            return ChatResponse.model_validate_json(await response.read()).text
+
+    return call
+
+
 async def fanout(base_url: str, size: int, rounds: int, with_sdk: bool) -> dict[str, Any]:
     import aiohttp
     import httpx
@@ -123,6 +142,9 @@ async def fanout(base_url: str, size: int, rounds: int, with_sdk: bool) -> dict[
     contenders = {
         "raw aiohttp (reference)": _burst(raw, size),
         "Cosmara.achat": _burst(cosmara, size),
+        "raw aiohttp + pydantic in and out (typed floor, info)": _burst(
+            _typed_floor(session, url, headers), size
+        ),
         "raw httpx.AsyncClient (info)": _burst(httpx_call, size),
     }
     sdk = None
@@ -201,7 +223,13 @@ async def sequential(base_url: str, calls: int, rounds: int) -> dict[str, Any]:
     async def cosmara() -> object:
         return (await client.achat(model=MODEL, messages=MESSAGES)).choices[0].message.content
 
-    contenders = {"raw aiohttp": _sequence(raw, calls), "Cosmara.achat": _sequence(cosmara, calls)}
+    contenders = {
+        "raw aiohttp": _sequence(raw, calls),
+        "Cosmara.achat": _sequence(cosmara, calls),
+        "raw aiohttp + pydantic in and out (typed floor)": _sequence(
+            _typed_floor(session, url, headers), calls
+        ),
+    }
     try:
         return await _rounds(contenders, rounds, warmup=1)
     finally:
@@ -455,6 +483,15 @@ def main() -> dict[str, Any]:
         sign = ">=" if "AsyncOpenAI" in name else "<="
         value, limit, met = entry["value"], entry["target"], verdict(entry["met"])
         print(f"| {name} | {value:.2f} | {sign} {limit} | {met} |")
+    floor = "raw aiohttp + pydantic in and out (typed floor"
+    floor_added = _added(one_by_one[floor + ")"], one_by_one["raw aiohttp"])
+    floor_ratio = paired_ratio(small[floor + ", info)"], small[reference])
+    print(
+        f"\ninformation: the typed floor (raw aiohttp + ChatRequest/ChatResponse) adds "
+        f"{floor_added:.0f} µs per sequential call and runs {args.concurrency} concurrent at "
+        f"{floor_ratio:.2f}x raw aiohttp"
+    )
+    results["typed_floor"] = {"added_us": floor_added, "fanout_ratio": floor_ratio}
     results.update(
         fanout_50=small,
         fanout_500=large,
