@@ -53,8 +53,9 @@ class _AsyncRaw(Protocol):
 
 class _AsyncPools(Protocol):
     async def open(
-        self, provider: HttpProvider, request: HttpRequest, window: Window
-    ) -> _AsyncRaw: ...
+        self, provider: HttpProvider, request: HttpRequest, window: Window, *, whole: bool = False
+    ) -> _AsyncRaw:
+        """The head by ``window.until``; ``whole``: the body will be read at once, by then too."""
 
     async def aclose(self) -> None: ...
 
@@ -116,7 +117,8 @@ class Transport:
     ) -> HttpResponse:
         self._check(provider, request)
         try:
-            raw = await (await self._pools()).open(provider, request, window)
+            pools = self._ready_pools() or await self._pools()
+            raw = await pools.open(provider, request, window, whole=True)
             try:
                 body = await _aread(raw, window.until, self.limits)
             finally:
@@ -130,7 +132,7 @@ class Transport:
     ) -> AsyncStreamResponse:
         self._check(provider, request)
         try:
-            raw = await (await self._pools()).open(provider, request, window)
+            raw = await (self._ready_pools() or await self._pools()).open(provider, request, window)
         except Exception as error:
             raise self._converted(error, provider) from None
         return AsyncStreamResponse(raw, provider, self, window.until)
@@ -172,6 +174,14 @@ class Transport:
                     self.max_connections, self._ssl_context
                 )
         return pools
+
+    def _ready_pools(self) -> _AsyncPools | None:
+        """The running loop's pools, once ``_pools`` has made them (a lookup, not a coroutine:
+        every async request asks)."""
+        import asyncio
+
+        entry = self._loops.get(asyncio.get_running_loop())
+        return None if entry is None else entry.pools
 
     async def _pools(self) -> _AsyncPools:
         import asyncio

@@ -38,7 +38,12 @@ class AiohttpPools:
         self._ssl_context = ssl_context
         self._sessions: dict[str, _Session] = {}
 
-    async def open(self, provider: HttpProvider, request: HttpRequest, window: Window) -> _Raw:
+    async def open(
+        self, provider: HttpProvider, request: HttpRequest, window: Window, *, whole: bool = False
+    ) -> _Raw:
+        """The response's head by ``window.until``; with ``whole`` (an answer read at once, not
+        a stream) its body by then too. aiohttp's own timer keeps that deadline: it is armed
+        once per request, where an asyncio timeout around each wait costs several times more."""
         session, slots, proxy = self._sessions.get(provider.name) or self._new_session(provider)
         try:
             if slots.locked():  # wait for a free connection, at most the pool timeout
@@ -52,25 +57,24 @@ class AiohttpPools:
                 provider=provider.name,
             ) from None
         try:
-            response = await within(
-                session.request(
-                    request.method,
-                    yarl.URL(request.url, encoded=True),  # as built: SigV4 signed this path
-                    headers=request.headers,
-                    data=request.body,
-                    params=request.params,
-                    proxy=proxy,
-                    allow_redirects=False,  # a redirect is the answer, not ours to follow
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, sock_connect=min(window.connect, max(window.left(), 0.001))
-                    ),
+            left = max(window.left(), 0.001)
+            opening = session.request(
+                request.method,
+                yarl.URL(request.url, encoded=True),  # as built: SigV4 signed this path
+                headers=request.headers,
+                data=request.body,
+                params=request.params,
+                proxy=proxy,
+                allow_redirects=False,  # a redirect is the answer, not ours to follow
+                timeout=aiohttp.ClientTimeout(
+                    total=left if whole else None, sock_connect=min(window.connect, left)
                 ),
-                window.until,
             )
+            response = await (opening if whole else within(opening, window.until))
         except BaseException:
             slots.release()
             raise
-        return _Raw(response, slots)
+        return _Raw(response, slots, timed=whole)
 
     async def aclose(self) -> None:
         sessions, self._sessions = self._sessions, {}
@@ -104,18 +108,22 @@ class AiohttpPools:
 class _Raw:
     """An open response: status and head now, the body's bytes as received."""
 
-    def __init__(self, response: aiohttp.ClientResponse, slots: asyncio.Semaphore) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, slots: asyncio.Semaphore, *, timed: bool
+    ) -> None:
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
         self._response = response
         self._slots: asyncio.Semaphore | None = slots
         self._ended = False
+        self._timed = timed  # aiohttp's timer bounds every read (see AiohttpPools.open)
 
     async def chunk(self, until: float) -> bytes:
         content = self._response.content
         data = content.read_nowait()  # what already arrived: most bodies come with the head
         if not data and not content.at_eof():
-            data = await within(content.readany(), until)
+            reading = content.readany()
+            data = await (reading if self._timed else within(reading, until))
         if not data:
             self._ended = True
         return data

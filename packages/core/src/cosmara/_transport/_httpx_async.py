@@ -26,7 +26,9 @@ class HttpxAsyncPools:
         self._max_connections = max_connections
         self._clients: dict[str, httpx.AsyncClient] = {}
 
-    async def open(self, provider: HttpProvider, request: HttpRequest, window: Window) -> _Raw:
+    async def open(
+        self, provider: HttpProvider, request: HttpRequest, window: Window, *, whole: bool = False
+    ) -> _Raw:
         client = self._clients.get(provider.name) or self._new_client(provider)
         left = max(window.left(), 0.001)
         built = client.build_request(
