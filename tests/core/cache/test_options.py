@@ -109,13 +109,11 @@ def test_bad_values_are_refused_before_anything_is_sent(
     client = make_memory()
     with pytest.raises(RequestValidationError, match=message):
         ask(client, **{option: value})
-    with pytest.raises(RequestValidationError, match=message):
-        list(
-            client.stream(
-                model="openai/gpt-4o-mini",
-                messages=[{"role": "user", "content": "x"}],
-                **{option: value},
-            )
+    with pytest.raises(RequestValidationError, match=message):  # at the call, not iterating
+        client.stream(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "x"}],
+            **{option: value},
         )
     assert emulator.request_count == 0
 
@@ -127,11 +125,8 @@ async def test_bad_values_are_refused_on_the_async_paths_too(
     messages = [{"role": "user", "content": "x"}]
     with pytest.raises(RequestValidationError, match="cache_ttl"):
         await client.achat(model="openai/gpt-4o-mini", messages=messages, cache_ttl=-1)
-    with pytest.raises(RequestValidationError, match="cache_namespace"):
-        async for _ in client.astream(
-            model="openai/gpt-4o-mini", messages=messages, cache_namespace="nope"
-        ):
-            pass
+    with pytest.raises(RequestValidationError, match="cache_namespace"):  # before iterating
+        client.astream(model="openai/gpt-4o-mini", messages=messages, cache_namespace="nope")
     assert emulator.request_count == 0
 
 

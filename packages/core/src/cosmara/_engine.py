@@ -141,6 +141,7 @@ class Cosmara:
             self._context,
             clock.monotonic,
             option_names=[*CACHE_OPTIONS, *(name for stage in stages for name in stage.options)],
+            option_checks=[stage.check_options for stage in stages if stage.options],
         )
         self._pipeline = Pipeline(
             stages,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -95,22 +96,14 @@ class CacheStage(Stage):
             error,
         )
 
-    # --- decisions --------------------------------------------------------------------------
-    def _plan(self, call: Call) -> _Plan | None:
-        if call.kind != "chat":
-            return None
-        options = call.options
-        lookup, no_store = options.get("cache", True), options.get("no_store", False)
-        if not isinstance(lookup, bool) or not isinstance(no_store, bool):
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        if not all(isinstance(options.get(flag, False), bool) for flag in ("cache", "no_store")):
             raise RequestValidationError("cache and no_store must be True or False")
-        store = not no_store
         name = options.get("cache_namespace", self._cache.settings.namespace)
         if not isinstance(name, str) or name not in self._cache.settings.namespaces:
             known = ", ".join(sorted(self._cache.settings.namespaces))
             raise RequestValidationError(f"cache_namespace {name!r} is not one of: {known}")
-        namespace = self._cache.namespace(name)
-        settings = namespace.settings
-        ttl = options.get("cache_ttl", settings.ttl)
+        ttl = options.get("cache_ttl")
         if ttl is not None and (
             isinstance(ttl, bool)
             or not isinstance(ttl, (int, float))
@@ -118,6 +111,20 @@ class CacheStage(Stage):
             or ttl <= 0
         ):
             raise RequestValidationError("cache_ttl must be a positive number of seconds")
+
+    # --- decisions --------------------------------------------------------------------------
+    def _plan(self, call: Call) -> _Plan | None:
+        """What to look up and store for this call (its options were checked by
+        ``check_options`` when the call was validated)."""
+        if call.kind != "chat":
+            return None
+        options = call.options
+        lookup, store = options.get("cache", True), not options.get("no_store", False)
+        namespace = self._cache.namespace(
+            options.get("cache_namespace", self._cache.settings.namespace)
+        )
+        settings = namespace.settings
+        ttl = options.get("cache_ttl", settings.ttl)
         if settings.models and not any(fnmatchcase(call.model, p) for p in settings.models):
             return None
         if not (lookup or store):

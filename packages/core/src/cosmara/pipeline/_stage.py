@@ -15,6 +15,7 @@ default to the sync methods; a stage that does I/O (a Redis store) overrides the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from cosmara.pipeline._call import Call, Outcome
@@ -30,6 +31,14 @@ class Stage:
     # Per-call keyword arguments this stage reads (``cache_ttl=...``): taken out of the call's
     # arguments into ``call.options`` instead of being sent to the provider.
     options: ClassVar[frozenset[str]] = frozenset()
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse a malformed per-call option of this stage while the call is validated: before
+        any stage runs, and for a stream before its first iteration.
+
+        Raises:
+            RequestValidationError: naming the option.
+        """
 
     def before(self, call: Call) -> Any:
         """On the way out: None to pass the request on, or the answer to return."""

@@ -40,7 +40,8 @@ class Validate:
     """Turns ``chat(...)`` / ``embed(...)`` arguments into a ``Call``.
 
     ``option_names`` are the per-call options the pipeline's stages read (``cache=False``, ...):
-    they go to ``call.options``, never to the provider.
+    they go to ``call.options``, never to the provider, once ``option_checks`` (the stages'
+    ``check_options``) accept them.
     """
 
     name = "validate"
@@ -51,11 +52,13 @@ class Validate:
         context: RequestContext,
         now: Callable[[], float],
         option_names: Iterable[str] = (),
+        option_checks: Iterable[Callable[[Mapping[str, Any]], None]] = (),
     ) -> None:
         self._config = config
         self._context = context
         self._now = now
         self._option_names = tuple(option_names)
+        self._option_checks = tuple(option_checks)
         # Every keyword that is not a request field; a call naming none of them skips their
         # checks (most calls pass only model, messages and sampling fields).
         self._call_keys = frozenset({*_CALL_OPTIONS, *_CONTEXT_KEYS, "user", *self._option_names})
@@ -84,6 +87,9 @@ class Validate:
             headers = _extra_headers(kwargs.pop("extra_headers", None))
             query = _extra_query(kwargs.pop("extra_query", None))
             options = {name: kwargs.pop(name) for name in self._option_names if name in kwargs}
+            if options:
+                for check in self._option_checks:
+                    check(options)
             who = {key: kwargs.pop(key) for key in _CONTEXT_KEYS if key in kwargs}
             if "user" in kwargs:
                 who["user"] = kwargs["user"]
