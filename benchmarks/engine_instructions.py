@@ -1,0 +1,167 @@
+"""The engine's own work per ``achat``, counted in CPU instructions, and where it goes.
+
+Wall-clock timings on a shared 2-core VM move by 5-10% between runs, which hides the effect
+of most single changes to the engine. Instructions executed do not: valgrind's callgrind
+counts them exactly (a run repeats to within 0.3%). Each figure is the difference between
+a process making ``--calls`` more calls and one making none (start-up and warm-up cancel
+out), divided by ``--calls``.
+
+The transport is replaced by one that hands back a recorded-shape OpenAI answer, so only the
+engine runs: validation, the stages, routing, the attempt loop, the provider's translation,
+parsing and settling. Then one part at a time is replaced by a stand-in that returns what the
+part returned the first time (``--without``), and the instructions that leaves say what that
+part costs. Needs ``valgrind`` (Debian: ``apt-get install valgrind``); takes a few minutes.
+
+    uv run --group bench python benchmarks/engine_instructions.py [--calls 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from _common import API_KEY, MESSAGES, MODEL, table, write_json
+
+_ANSWER = {
+    "id": "chatcmpl-bench",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Echo: Hi"},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 5,
+        "completion_tokens": 3,
+        "total_tokens": 8,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    },
+}
+
+# What each stand-in replaces, as the table names it.
+PARTS = {
+    "request": "the provider's request (body, JSON, headers)",
+    "parse": "parsing the answer (ChatResponse)",
+    "settle": "settling (cost, resp.cosmara)",
+    "stages": "the events and spend stages",
+    "health": "health and breaker bookkeeping",
+}
+
+
+def _client_loop(calls: int, without: set[str]) -> None:
+    """The measured process: ``calls`` achat calls after a warm-up, the parts in ``without``
+    replaced by stand-ins."""
+    from cosmara import ChatRequest, ChatResponse, Cosmara
+    from cosmara._transport import HttpResponse, Transport
+    from cosmara.pipeline import _settle
+    from cosmara.pipeline._pipeline import Pipeline
+
+    body = json.dumps(_ANSWER).encode()
+    providers = {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}}
+    client = Cosmara({"providers": providers}, load_entry_points=False)
+    transport = next(v for v in vars(client).values() if isinstance(v, Transport))
+
+    async def answer(provider: Any, request: Any, window: Any) -> HttpResponse:
+        return HttpResponse(200, {"content-type": "application/json"}, body)
+
+    transport.asend = answer  # type: ignore[method-assign]
+    target = client._router.plan(MODEL).targets[0]
+    provider: Any = target.provider
+    if "request" in without:
+        request = ChatRequest.model_validate({"model": MODEL, "messages": MESSAGES})
+        built = provider.chat_request(request, target.model, stream=False)
+        provider.chat_request = lambda request, model, *, stream: built
+    if "parse" in without:
+        parsed = ChatResponse.model_validate_json(body)
+        provider.parse_chat = lambda response, model: parsed.model_copy()
+    if "stages" in without:
+        pipeline = client._pipeline
+        routing_only = [stage for stage in pipeline.stages if stage.name == "route"]
+        client._pipeline = Pipeline(routing_only, pipeline.attempts)
+    if "health" in without:
+        client._health.record = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        client._health.admit = lambda target: "free"  # type: ignore[method-assign]
+    if "settle" in without:
+        first: list[Any] = []
+        real_meta = _settle.Settle.meta
+
+        def meta(self: Any, *args: Any) -> Any:
+            if not first:
+                first.append(real_meta(self, *args))
+            return first[0]
+
+        _settle.Settle.meta = meta  # type: ignore[method-assign]
+
+    async def run() -> None:
+        for _ in range(200 + calls):
+            await client.achat(model=MODEL, messages=MESSAGES)
+
+    asyncio.run(run())
+
+
+def _instructions(calls: int, without: set[str]) -> int:
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        str(calls),
+        ",".join(sorted(without)),
+    ]
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": tempfile.gettempdir() + "/cosmara-bench-pyc"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no count:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_call(calls: int, without: set[str]) -> float:
+    return (_instructions(calls, without) - _instructions(0, without)) / calls
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    if args.child:
+        calls, without = args.child
+        _client_loop(int(calls), {part for part in without.split(",") if part})
+        return {}
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install valgrind")
+        return {}
+    whole = per_call(args.calls, set())
+    rows: list[list[Any]] = [["one achat, the engine's own work", whole, 1.0]]
+    results: dict[str, Any] = {"calls": args.calls, "whole": whole, "parts": {}}
+    for part, label in PARTS.items():
+        cost = whole - per_call(args.calls, {part})
+        results["parts"][part] = cost
+        rows.append([f"  {label}", cost, cost / whole])
+    rest = whole - sum(results["parts"].values())
+    rows.append(["  the rest: validate, route, attempt loop, pipeline", rest, rest / whole])
+    print(f"\n## instructions per achat ({args.calls} calls, callgrind)\n")
+    print(table(["part", "instructions", "share"], rows))
+    write_json(args.json, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
