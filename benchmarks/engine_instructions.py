@@ -12,7 +12,9 @@ parsing and settling. Then one part at a time is replaced by a stand-in that ret
 part returned the first time (``--without``), and the instructions that leaves say what that
 part costs. Needs ``valgrind`` (Debian: ``apt-get install valgrind``); takes a few minutes.
 
-    uv run --group bench python benchmarks/engine_instructions.py [--calls 1000]
+    uv run --group bench python benchmarks/engine_instructions.py [--calls 1000] [--whole]
+
+Another checkout's engine is measured the same way with ``PYTHONPATH=<its packages/core/src>``.
 """
 
 from __future__ import annotations
@@ -138,6 +140,7 @@ def per_call(calls: int, without: set[str]) -> float:
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--whole", action="store_true", help="the whole call only, no parts")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -151,12 +154,13 @@ def main() -> dict[str, Any]:
     whole = per_call(args.calls, set())
     rows: list[list[Any]] = [["one achat, the engine's own work", whole, 1.0]]
     results: dict[str, Any] = {"calls": args.calls, "whole": whole, "parts": {}}
-    for part, label in PARTS.items():
+    for part, label in {} if args.whole else PARTS.items():
         cost = whole - per_call(args.calls, {part})
         results["parts"][part] = cost
         rows.append([f"  {label}", cost, cost / whole])
-    rest = whole - sum(results["parts"].values())
-    rows.append(["  the rest: validate, route, attempt loop, pipeline", rest, rest / whole])
+    if not args.whole:
+        rest = whole - sum(results["parts"].values())
+        rows.append(["  the rest: validate, route, attempt loop, pipeline", rest, rest / whole])
     print(f"\n## instructions per achat ({args.calls} calls, callgrind)\n")
     print(table(["part", "instructions", "share"], rows))
     write_json(args.json, results)
