@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Iterable
 
 import pytest
 
-from cosmara._sse import SSEDecoder, SSEEvent
+from cosmara._sse import LineSplitter, SSEDecoder, SSEEvent
 
 
 def decode(chunks: Iterable[bytes], *, close: bool = True) -> list[SSEEvent]:
@@ -205,3 +207,26 @@ def test_multibyte_characters_one_byte_at_a_time() -> None:
 def test_multibyte_character_split_in_the_unterminated_last_line() -> None:
     encoded = f"data: {TEXT}".encode()
     assert decode(one_byte_at_a_time(encoded)) == [SSEEvent(data=TEXT)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_line_splitting_agrees_with_a_plain_split_under_any_chunking(seed: int) -> None:
+    # Streams that end lines with \n alone take a faster path than ones with \r: chunkings
+    # that move between the two (and split \r\n) must give the same lines as a plain split.
+    rng = random.Random(seed)
+    endings = [b"\n", b"\n", b"\n", b"\r\n", b"\r"] if seed % 2 else [b"\n"]
+    data = b"".join(
+        bytes(rng.choice(b"ab:{} ") for _ in range(rng.randrange(0, 12))) + rng.choice(endings)
+        for _ in range(rng.randrange(1, 30))
+    ) + bytes(rng.choice(b"ab") for _ in range(rng.randrange(0, 5)))
+    *expected, rest = re.split(rb"\r\n|\r|\n", data)
+    splitter, lines, position = LineSplitter(), [], 0
+    while position < len(data):
+        step = rng.randrange(1, 9)
+        lines += splitter.feed(data[position : position + step])
+        position += step
+    tail = splitter.close()
+    if data.endswith(b"\r"):  # a final \r waits for a \n that never comes: close ends its line
+        expected, rest = expected[:-1], expected[-1]
+    assert lines == expected
+    assert tail == rest

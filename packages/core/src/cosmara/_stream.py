@@ -132,8 +132,9 @@ class StreamAccumulator:
                 state.reasoning.append(delta.reasoning_content)
             if delta.refusal:
                 state.refusal.append(delta.refusal)
-            if delta.model_extra:
-                _merge_extra(state.extra, delta.model_extra)
+            extra = delta.__pydantic_extra__  # model_extra, without a property call per chunk
+            if extra:
+                _merge_extra(state.extra, extra)
             for call in delta.tool_calls or ():
                 slot = state.tool_calls.setdefault(
                     call.index, {"id": "", "name": "", "args": [], "extra": {}}

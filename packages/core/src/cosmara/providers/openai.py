@@ -258,8 +258,9 @@ class OpenAIStreamDecoder(SSEStreamDecoder["OpenAIProvider"]):
                 chunk = ChatChunk.model_validate_json(event.data)
             except ValidationError as error:
                 raise self._provider.invalid_body(event.data.encode(), self._model, error) from None
-            if any(choice.finish_reason for choice in chunk.choices):
-                self._finished = True
+            for choice in chunk.choices:
+                if choice.finish_reason:
+                    self._finished = True
             chunks.append(self.normalise(chunk))
         return chunks
 
