@@ -13,6 +13,7 @@ part returned the first time (``--without``), and the instructions that leaves s
 part costs. Needs ``valgrind`` (Debian: ``apt-get install valgrind``); takes a few minutes.
 
     uv run --group bench python benchmarks/engine_instructions.py [--calls 1000] [--whole]
+    uv run --group bench python benchmarks/engine_instructions.py --stream   # per streamed chunk
 
 Another checkout's engine is measured the same way with ``PYTHONPATH=<its packages/core/src>``.
 """
@@ -61,6 +62,56 @@ PARTS = {
     "stages": "the events and spend stages",
     "health": "health and breaker bookkeeping",
 }
+
+
+def _sse(words: int) -> bytes:
+    """An OpenAI stream: a role chunk, ``words`` content chunks, the finish, the usage."""
+    head = {key: _ANSWER[key] for key in ("id", "created", "model")}
+    head["object"] = "chat.completion.chunk"
+
+    def event(choices: list[Any], **more: Any) -> bytes:
+        return b"data: " + json.dumps({**head, "choices": choices, **more}).encode() + b"\n\n"
+
+    def delta(content: dict[str, str], finish: str | None = None) -> list[Any]:
+        return [{"index": 0, "delta": content, "finish_reason": finish}]
+
+    body = event(delta({"role": "assistant", "content": ""}))
+    body += b"".join(event(delta({"content": f" word{n}"})) for n in range(words))
+    body += event(delta({}, "stop")) + event([], usage=_ANSWER["usage"])
+    return body + b"data: [DONE]\n\n"
+
+
+def _stream_loop(calls: int, words: int) -> None:
+    """The measured process for ``--stream``: ``calls`` astream calls of ``words`` chunks."""
+    from cosmara import Cosmara
+    from cosmara._transport import Transport
+
+    body = _sse(words)
+    providers = {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}}
+    client = Cosmara({"providers": providers}, load_entry_points=False)
+    transport = next(v for v in vars(client).values() if isinstance(v, Transport))
+
+    class Opened:  # what Transport.aopen_stream returns, with the whole body in one read
+        status = 200
+        deadline = 0.0
+
+        async def iter_bytes(self) -> Any:
+            yield body
+
+        async def close(self) -> None:
+            pass
+
+    async def open_stream(provider: Any, request: Any, window: Any) -> Opened:
+        return Opened()
+
+    transport.aopen_stream = open_stream  # type: ignore[method-assign,assignment]
+
+    async def run() -> None:
+        for _ in range(200 + calls):
+            async for _chunk in client.astream(model=MODEL, messages=MESSAGES):
+                pass
+
+    asyncio.run(run())
 
 
 def _client_loop(calls: int, without: set[str]) -> None:
@@ -114,7 +165,7 @@ def _client_loop(calls: int, without: set[str]) -> None:
     asyncio.run(run())
 
 
-def _instructions(calls: int, without: set[str]) -> int:
+def _instructions(calls: int, without: set[str], words: int | None = None) -> int:
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -123,7 +174,7 @@ def _instructions(calls: int, without: set[str]) -> int:
         __file__,
         "--child",
         str(calls),
-        ",".join(sorted(without)),
+        ",".join(sorted(without)) if words is None else f"stream:{words}",
     ]
     env = {**os.environ, "PYTHONPYCACHEPREFIX": tempfile.gettempdir() + "/cosmara-bench-pyc"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
@@ -133,24 +184,40 @@ def _instructions(calls: int, without: set[str]) -> int:
     return int(found.group(1))
 
 
-def per_call(calls: int, without: set[str]) -> float:
-    return (_instructions(calls, without) - _instructions(0, without)) / calls
+def per_call(calls: int, without: set[str], words: int | None = None) -> float:
+    return (_instructions(calls, without, words) - _instructions(0, without, words)) / calls
+
+
+def streams(calls: int) -> dict[str, float]:
+    """Instructions per ``astream`` of 3 and of 33 content chunks, and per chunk between."""
+    short, long = per_call(calls, set(), 3), per_call(calls, set(), 33)
+    return {"stream_3_chunks": short, "stream_33_chunks": long, "per_chunk": (long - short) / 30}
 
 
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--whole", action="store_true", help="the whole call only, no parts")
+    parser.add_argument("--stream", action="store_true", help="astream: per stream and chunk")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json")
     args = parser.parse_args()
     if args.child:
         calls, without = args.child
-        _client_loop(int(calls), {part for part in without.split(",") if part})
+        if without.startswith("stream:"):
+            _stream_loop(int(calls), int(without.removeprefix("stream:")))
+        else:
+            _client_loop(int(calls), {part for part in without.split(",") if part})
         return {}
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: apt-get install valgrind")
         return {}
+    if args.stream:
+        found = streams(args.calls // 2)
+        print(f"\n## instructions per astream ({args.calls // 2} streams, callgrind)\n")
+        print(table(["what", "instructions"], [[k.replace("_", " "), v] for k, v in found.items()]))
+        write_json(args.json, found)
+        return found
     whole = per_call(args.calls, set())
     rows: list[list[Any]] = [["one achat, the engine's own work", whole, 1.0]]
     results: dict[str, Any] = {"calls": args.calls, "whole": whole, "parts": {}}
