@@ -4,8 +4,8 @@ Follows the WHATWG event-stream parsing rules that providers rely on: events end
 line, ``data:`` lines join with newlines, lines starting with ``:`` are comments (OpenRouter's
 keep-alives), and ``\\r\\n``, ``\\r`` or ``\\n`` may end a line. Chunk boundaries may fall anywhere.
 Each byte is scanned for a line ending a bounded number of times (as it arrives, and once
-more when its line completes), so a line that arrives in many pieces costs time in proportion to its length;
-how long a line may grow is the engine's limit to enforce.
+more when its line completes), so a line that arrives in many pieces costs time in proportion
+to its length; how long a line may grow is the engine's limit to enforce.
 """
 
 from __future__ import annotations
