@@ -6,12 +6,21 @@ Everything here is pure: numbers in, numbers out, no clock and no storage.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from cosmara.state._types import Take
+from cosmara.state._types import Admission, Counter, Refusal, Reservation, Take
+
+if TYPE_CHECKING:
+    from cosmara.state._ops import Admit, Reserve
+
+Bucket = tuple[float, float]  # a bucket's stored (level, at)
 
 __all__ = [
     "SETTLED_RETENTION",
     "SWEEP_INTERVAL",
+    "Bucket",
+    "admit",
     "bucket_adjust",
     "bucket_full_at",
     "bucket_take",
@@ -68,6 +77,35 @@ def bucket_adjust(
 def bucket_full_at(level: float, at: float, rate: float, burst: float) -> float:
     """When a bucket refills to ``burst``; from then on it is the same as an absent one."""
     return at + (burst - level) / rate
+
+
+def admit(
+    op: Admit,
+    bucket: Callable[[str], Bucket | None],
+    reserve: Callable[[Reserve], tuple[Reservation | Refusal, tuple[Counter, ...]]],
+    store: Callable[[str, Bucket, float, float], None],
+) -> Admission:
+    """Every bucket's draw and the reservation, or nothing: the draws are written (``store``)
+    only once each bucket had room and the reservation (if any) fitted. ``bucket`` reads a
+    stored bucket, ``reserve`` reserves and says how each counter stood before; the caller
+    runs it all under its lock or in one transaction."""
+    takes: list[Take] = []
+    states = []
+    for take in op.takes:
+        result, state = bucket_take(bucket(take.key), op.now, take.rate, take.burst, take.amount)
+        takes.append(result)
+        if state is None:
+            return Admission(tuple(takes), None, ())
+        states.append(state)
+    reservation: Reservation | Refusal | None = None
+    counters: tuple[Counter, ...] = ()
+    if op.reserve is not None:
+        reservation, counters = reserve(op.reserve)
+        if isinstance(reservation, Refusal):  # nothing was written
+            return Admission(tuple(takes), reservation, counters)
+    for take, state in zip(op.takes, states, strict=True):
+        store(take.key, state, take.rate, take.burst)
+    return Admission(tuple(takes), reservation, counters)
 
 
 def sequence(cursor: str) -> int:

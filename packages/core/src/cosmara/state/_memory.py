@@ -15,6 +15,8 @@ from cosmara.state._base import Clock, StateStore
 from cosmara.state._logic import (
     SETTLED_RETENTION,
     SWEEP_INTERVAL,
+    Bucket,
+    admit,
     bucket_adjust,
     bucket_full_at,
     bucket_take,
@@ -171,42 +173,27 @@ class MemoryStore(StateStore):
         self._counters.pop(op.key, None)
 
     # --- buckets ---------------------------------------------------------------------------
-    def _bucket(self, key: str) -> tuple[float, float] | None:
+    def _bucket(self, key: str) -> Bucket | None:
         state = self._buckets.get(key)
         return None if state is None else state[:2]
+
+    def _store_bucket(self, key: str, state: Bucket, rate: float, burst: float) -> None:
+        self._buckets[key] = (*state, bucket_full_at(*state, rate, burst))
 
     def _take(self, op: _ops.BucketTake) -> Take:
         result, state = bucket_take(self._bucket(op.key), op.now, op.rate, op.burst, op.amount)
         if state is not None:
-            self._buckets[op.key] = (*state, bucket_full_at(*state, op.rate, op.burst))
+            self._store_bucket(op.key, state, op.rate, op.burst)
         return result
 
     def _adjust(self, op: _ops.BucketAdjust) -> float:
         state = bucket_adjust(self._bucket(op.key), op.now, op.rate, op.burst, op.amount)
-        self._buckets[op.key] = (*state, bucket_full_at(*state, op.rate, op.burst))
+        self._store_bucket(op.key, state, op.rate, op.burst)
         return state[0]
 
     # --- several at once --------------------------------------------------------------------
     def _admit(self, op: _ops.Admit) -> Admission:
-        takes: list[Take] = []
-        states = []
-        for take in op.takes:
-            result, state = bucket_take(
-                self._bucket(take.key), op.now, take.rate, take.burst, take.amount
-            )
-            takes.append(result)
-            if state is None:
-                return Admission(tuple(takes), None, ())
-            states.append(state)
-        reservation: Reservation | Refusal | None = None
-        counters: tuple[Counter, ...] = ()
-        if op.reserve is not None:
-            reservation, counters = self._reserve_reading(op.reserve)
-            if isinstance(reservation, Refusal):
-                return Admission(tuple(takes), reservation, counters)
-        for take, state in zip(op.takes, states, strict=True):
-            self._buckets[take.key] = (*state, bucket_full_at(*state, take.rate, take.burst))
-        return Admission(tuple(takes), reservation, counters)
+        return admit(op, self._bucket, self._reserve_reading, self._store_bucket)
 
     def _many(self, op: _ops.Many) -> None:
         for inner in op.ops:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from cosmara.state import _ops
 from cosmara.state._logic import (
     SETTLED_RETENTION,
+    Bucket,
+    admit,
     bucket_adjust,
     bucket_full_at,
     bucket_take,
@@ -298,14 +300,12 @@ def _reset(conn: Connection, op: _ops.CounterReset) -> None:
 
 
 # --- buckets ------------------------------------------------------------------------------
-def _bucket(conn: Connection, key: str) -> tuple[float, float] | None:
+def _bucket(conn: Connection, key: str) -> Bucket | None:
     row = conn.execute("SELECT level, at FROM buckets WHERE key = ?", (key,)).fetchone()
     return None if row is None else (row[0], row[1])
 
 
-def _store_bucket(
-    conn: Connection, key: str, state: tuple[float, float], rate: float, burst: float
-) -> None:
+def _store_bucket(conn: Connection, key: str, state: Bucket, rate: float, burst: float) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO buckets (key, level, at, full_at) VALUES (?, ?, ?, ?)",
         (key, *state, bucket_full_at(*state, rate, burst)),
@@ -330,25 +330,12 @@ def _adjust(conn: Connection, op: _ops.BucketAdjust) -> float:
 # --- several at once ----------------------------------------------------------------------
 def _admit(conn: Connection, op: _ops.Admit) -> Admission:
     with _immediate(conn):
-        takes: list[Take] = []
-        states = []
-        for take in op.takes:
-            result, state = bucket_take(
-                _bucket(conn, take.key), op.now, take.rate, take.burst, take.amount
-            )
-            takes.append(result)
-            if state is None:
-                return Admission(tuple(takes), None, ())
-            states.append(state)
-        reservation: Reservation | Refusal | None = None
-        counters: tuple[Counter, ...] = ()
-        if op.reserve is not None:
-            reservation, counters = _reserve_reading(conn, op.reserve)
-            if isinstance(reservation, Refusal):  # nothing was written
-                return Admission(tuple(takes), reservation, counters)
-        for take, state in zip(op.takes, states, strict=True):
-            _store_bucket(conn, take.key, state, take.rate, take.burst)
-    return Admission(tuple(takes), reservation, counters)
+        return admit(
+            op,
+            lambda key: _bucket(conn, key),
+            lambda reserve: _reserve_reading(conn, reserve),
+            lambda key, state, rate, burst: _store_bucket(conn, key, state, rate, burst),
+        )
 
 
 def _many(conn: Connection, op: _ops.Many) -> None:
