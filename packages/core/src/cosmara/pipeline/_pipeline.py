@@ -133,7 +133,7 @@ class Pipeline:
 
     # --- the way out and the way back ---------------------------------------------------------
     def _out(self, call: Call, entered: list[Stage]) -> Outcome | None:
-        for stage, (before, _) in self._before:
+        for stage, before in self._before:
             entered.append(stage)
             if before is not None:
                 answer = before(call)
@@ -152,7 +152,7 @@ class Pipeline:
 
     def _back(self, call: Call, entered: list[Stage], outcome: Outcome) -> Outcome:
         # Every stage entered, latest first: the last len(entered) of the reversed hooks.
-        for after, _ in self._after[len(self._after) - len(entered) :]:
+        for after in self._after[len(self._after) - len(entered) :]:
             if after is not None:
                 try:
                     after(call, outcome)
@@ -190,21 +190,17 @@ def _failed(after: Callable[..., Any]) -> None:
     logger.exception("cosmara stage %r failed on the way back", stage.name)
 
 
-_Hook = tuple["Callable[..., Any] | None", bool]
-
-
-def _hook(stage: Stage, way: str) -> _Hook:
+def _hook(stage: Stage, way: str) -> Callable[..., Any] | None:
     """The stage's ``before`` or ``after`` (way), or None when it is Stage's no-op."""
-    own = getattr(type(stage), way) is not getattr(Stage, way)
-    return (getattr(stage, way) if own else None), False
+    return getattr(stage, way) if getattr(type(stage), way) is not getattr(Stage, way) else None
 
 
-def _ahook(stage: Stage, way: str) -> _Hook:
-    """What the async drivers call: the stage's own ``abefore``/``aafter`` (awaited), else
-    its plain hook called directly (Stage's async wrappers only call it), else None."""
+def _ahook(stage: Stage, way: str) -> tuple[Callable[..., Any] | None, bool]:
+    """What the async drivers call, and whether to await it: the stage's own ``abefore`` /
+    ``aafter``, else its plain hook called directly (Stage's async wrappers only call it)."""
     if getattr(type(stage), "a" + way) is not getattr(Stage, "a" + way):
         return getattr(stage, "a" + way), True
-    return _hook(stage, way)
+    return _hook(stage, way), False
 
 
 def _unwritten() -> None:
