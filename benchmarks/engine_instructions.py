@@ -81,15 +81,20 @@ def _sse(words: int) -> bytes:
     return body + b"data: [DONE]\n\n"
 
 
-def _stream_loop(calls: int, words: int) -> None:
-    """The measured process for ``--stream``: ``calls`` astream calls of ``words`` chunks."""
+def _client() -> tuple[Any, Any]:
+    """A client of one OpenAI provider that is never reached, and its transport to replace."""
     from cosmara import Cosmara
     from cosmara._transport import Transport
 
-    body = _sse(words)
     providers = {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}}
     client = Cosmara({"providers": providers}, load_entry_points=False)
-    transport = next(v for v in vars(client).values() if isinstance(v, Transport))
+    return client, next(v for v in vars(client).values() if isinstance(v, Transport))
+
+
+def _stream_loop(calls: int, words: int) -> None:
+    """The measured process for ``--stream``: ``calls`` astream calls of ``words`` chunks."""
+    body = _sse(words)
+    client, transport = _client()
 
     class Opened:  # what Transport.aopen_stream returns, with the whole body in one read
         status = 200
@@ -117,15 +122,13 @@ def _stream_loop(calls: int, words: int) -> None:
 def _client_loop(calls: int, without: set[str]) -> None:
     """The measured process: ``calls`` achat calls after a warm-up, the parts in ``without``
     replaced by stand-ins."""
-    from cosmara import ChatRequest, ChatResponse, Cosmara
-    from cosmara._transport import HttpResponse, Transport
+    from cosmara import ChatRequest, ChatResponse
+    from cosmara._transport import HttpResponse
     from cosmara.pipeline import _settle
     from cosmara.pipeline._pipeline import Pipeline
 
     body = json.dumps(_ANSWER).encode()
-    providers = {"openai": {"base_url": "http://127.0.0.1:9/v1", "api_key": API_KEY}}
-    client = Cosmara({"providers": providers}, load_entry_points=False)
-    transport = next(v for v in vars(client).values() if isinstance(v, Transport))
+    client, transport = _client()
 
     async def answer(provider: Any, request: Any, window: Any) -> HttpResponse:
         return HttpResponse(200, {"content-type": "application/json"}, body)
